@@ -1,0 +1,81 @@
+# duet - top-level build. `make` builds build/duetd and build/duetctl;
+# `make run` starts the agent on embedded defaults; `make test` runs every
+# test and ends with one summary line; `make bench` prints the benchmarks.
+
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow \
+	  -Idatamodel -Icore -MMD -MP
+LDFLAGS ?=
+PKGS := lmdb libxml-2.0 libuv
+SHARED ?= $(abspath ../shared)
+
+# pkg-config runs once, after the dependency check, not at parse time.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell pkg-config --libs cmocka))$(CMOCKA_LIBS)
+
+DM_SRCS := $(wildcard datamodel/*.c)
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+CTL_SRCS := $(wildcard tools/duetctl/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+
+DM_OBJS := $(DM_SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all run test unit bench deps clean
+all: $(BUILD)/duetd $(BUILD)/duetctl
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/deps.sh
+	@tools/deps.sh $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libduetdm.a: $(DM_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libduetcore.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/duetd: $(BUILD)/core/main.o $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/duetctl: $(CTL_OBJS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a \
+		$(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+$(BUILD)/duetbench: $(BENCH_SRCS) $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(BENCH_SRCS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a \
+		$(PKG_LIBS) -lm
+
+# Embedded defaults: state in ./var, bundled schema and factory defaults.
+run: all
+	$(BUILD)/duetd --state var --defaults datamodel/factory-defaults.txt \
+		--schema datamodel/device2.xml --admin var/duetd.sock
+
+unit: $(UNIT_BINS)
+
+test: all $(UNIT_BINS)
+	@SHARED=$(SHARED) BUILD=$(BUILD) sh tests/run.sh
+
+bench: all $(BUILD)/duetbench
+	@SHARED=$(SHARED) $(BUILD)/duetbench
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(DM_OBJS:.o=.d) $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(BUILD)/core/main.d

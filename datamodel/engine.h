@@ -1,0 +1,147 @@
+/*
+ * engine.h - internal state of an open engine and of a transaction, shared by
+ * the store (store.c), transactions (txn.c), path resolution (resolve.c),
+ * factory defaults (defaults.c), providers (provider.c) and commands
+ * (command.c). Nothing outside datamodel/ includes this file.
+ *
+ * Store layout (one LMDB environment, four named databases):
+ *   tree     key = instantiated path, numeric-aware order (see store_key_cmp)
+ *              "Device.IP.Interface.1."      -> ""     (an instance exists)
+ *              "Device.IP.Interface.1.Name"  -> value  (canonical string, no NUL)
+ *            Single-instance objects have no entry: they exist when their
+ *            parent does. Parameters with no entry read as their schema default
+ *            (or the type's zero value). NumberOfEntries and live (provider)
+ *            parameters are never stored.
+ *   next     key = table path "Device.IP.Interface.1.IPv4Address." -> uint32
+ *            next instance number; never decreases, survives factory reset.
+ *   meta     "format" -> STORE_FORMAT, "model" -> model name, "txn" -> uint64
+ *   requests key = uint64 big-endian request id -> serialised async request
+ */
+#ifndef DUET_DM_ENGINE_H
+#define DUET_DM_ENGINE_H
+
+#include "schema.h"
+
+#include <lmdb.h>
+
+#define STORE_FORMAT "duet-store-1"
+#define DM_PATH_MAX 1024 /* longest instantiated path the engine accepts */
+
+typedef struct dm_subscriber {
+	dm_change_cb cb;
+	void *ctx;
+	struct dm_subscriber *next;
+} dm_subscriber;
+
+struct dm_sub {
+	dm_subscriber s;
+};
+
+typedef struct dm_cmd_entry {
+	dm_command_fn fn;
+	void *ctx;
+} dm_cmd_entry;
+
+struct dm {
+	dm_schema *schema;
+	MDB_env *env;
+	MDB_dbi dbi_tree, dbi_next, dbi_meta, dbi_req;
+	int lock_fd;
+	bool read_only;
+	bool writer_open;        /* one write transaction at a time */
+	char *state_dir;
+	char *defaults_file;
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+	dm_provider **providers; /* by node id; NULL = stored value */
+	dm_cmd_entry *commands;  /* by node id */
+	struct dm_sub *subs;     /* singly linked through s.next */
+	uint64_t next_req_id;
+	struct dm_request *live; /* async requests still running, freed by dm_close */
+	MDB_txn *spare_read;     /* a reset read txn kept for renew */
+};
+
+/* One recorded change, delivered after commit. */
+typedef struct dm_change_rec {
+	dm_change_kind kind;
+	char *path;
+	char *old_value;
+	char *new_value;
+} dm_change_rec;
+
+struct dm_txn {
+	dm *d;
+	dm_txn_mode mode;
+	MDB_txn *txn;        /* the current one: the group's child txn while a group is open */
+	MDB_txn *root;       /* the outermost LMDB txn */
+	dm_origin origin;
+	char *origin_who;
+	/* write bookkeeping */
+	dm_change_rec *changes;
+	size_t n_changes, cap_changes;
+	char **touched;      /* instance paths whose unique keys need checking */
+	size_t n_touched, cap_touched;
+	bool in_group;
+	size_t group_changes, group_touched; /* marks to roll back to */
+	bool failed;         /* an LMDB error poisoned the txn: only abort is valid */
+};
+
+/* store.c */
+int store_open(dm *d, const dm_open_opts *opts, dm_errinfo *err);
+void store_close(dm *d);
+int store_lmdb_err(int rc, dm_errinfo *err, const char *what); /* map an LMDB rc */
+int store_get(dm_txn *t, const char *key, size_t klen, MDB_val *val); /* 0 or MDB_NOTFOUND */
+int store_put(dm_txn *t, const char *key, size_t klen, const char *val, size_t vlen, dm_errinfo *err);
+int store_del_subtree(dm_txn *t, const char *obj_path, size_t len, dm_errinfo *err);
+bool store_exists(dm_txn *t, const char *key, size_t klen);
+int store_next_instance(dm_txn *t, const char *table, size_t len, uint32_t *inst, bool bump, dm_errinfo *err);
+int store_raise_counter(dm_txn *t, const char *table, size_t len, uint32_t inst, dm_errinfo *err);
+/* Visit instance numbers of a table path ("...Interface."), ascending. cb returns non-zero to stop. */
+int store_each_instance(dm_txn *t, const char *table, size_t len,
+			int (*cb)(void *ctx, uint32_t inst), void *ctx);
+size_t store_count_instances(dm_txn *t, const char *table, size_t len);
+int store_meta_get_u64(dm_txn *t, const char *key, uint64_t *v);
+int store_meta_put_u64(dm_txn *t, const char *key, uint64_t v, dm_errinfo *err);
+
+/* txn.c */
+int txn_record(dm_txn *t, dm_change_kind kind, const char *path, const char *old_v, const char *new_v);
+int txn_touch(dm_txn *t, const char *inst_path, size_t len);
+int txn_require_write(dm_txn *t, dm_errinfo *err);
+
+/* resolve.c: concrete paths (instance numbers only, or CWMP [alias]) */
+typedef struct dm_target {
+	const dm_node *node;
+	char path[DM_PATH_MAX]; /* instantiated, objects end in '.' */
+	size_t len;
+} dm_target;
+/* Resolve a concrete path to its node, checking that every instance on the
+ * way exists. Objects must end in '.', tables-without-instance allowed when
+ * allow_table. */
+int resolve_concrete(dm_txn *t, dm_grammar g, const char *path, bool allow_table, dm_target *out,
+		     dm_errinfo *err);
+/* Value of a parameter at an instantiated path (provider, derived, stored,
+ * default or zero). *val points into LMDB or into buf; valid until the next
+ * call with the same buf or the end of the txn. */
+int resolve_param_value(dm_txn *t, const dm_node *param, const char *path, size_t len, char *buf,
+			size_t bufsz, const char **val, size_t *vlen);
+
+/* Convert an instantiated path to its schema path ("1" -> "{i}"). */
+int schema_path_of(const char *path, size_t len, char *out, size_t outsz, size_t *outlen);
+
+/* defaults.c */
+int defaults_apply(dm *d, dm_txn *t, const char *file, dm_errinfo *err);
+
+/* provider.c */
+const dm_provider *provider_of(const dm *d, const dm_node *n);
+
+/* command.c */
+int command_init(dm *d);
+void command_fini(dm *d);
+
+/* change delivery */
+void feed_publish(dm *d, const dm_change *c);
+
+/* warnings that do not fail a call (bad defaults line, ...) */
+void dm_warn(dm *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* DUET_DM_ENGINE_H */
