@@ -104,6 +104,9 @@ int store_meta_get_u64(dm_txn *t, const char *key, uint64_t *v);
 int store_meta_put_u64(dm_txn *t, const char *key, uint64_t v, dm_errinfo *err);
 
 /* txn.c */
+/* A read snapshot in caller storage, for one-shot reads on the hot path. */
+int txn_read_inplace(dm *d, dm_txn *t);
+void txn_read_inplace_end(dm_txn *t);
 int txn_record(dm_txn *t, dm_change_kind kind, const char *path, const char *old_v, const char *new_v);
 int txn_touch(dm_txn *t, const char *inst_path, size_t len);
 int txn_require_write(dm_txn *t, dm_errinfo *err);

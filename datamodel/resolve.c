@@ -236,12 +236,12 @@ int resolve_concrete(dm_txn *t, dm_grammar g, const char *path, bool allow_table
 
 int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
 {
-	dm_txn *own = NULL;
+	dm_txn own_txn, *own = NULL;
 	int rc;
 	if (!t) {
-		if ((rc = dm_txn_begin(d, DM_TXN_READ, NULL, &own)))
+		if ((rc = txn_read_inplace(d, &own_txn)))
 			return dm_err_set(err, rc, 0, path, NULL);
-		t = own;
+		t = own = &own_txn;
 	}
 	dm_target tg;
 	rc = concrete_walk(t, path, false, false, &tg, err);
@@ -284,7 +284,7 @@ int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz
 	buf[vl] = 0;
 out:
 	if (own)
-		dm_txn_abort(own);
+		txn_read_inplace_end(own);
 	return rc;
 }
 

@@ -27,33 +27,33 @@ static bool is_digit(unsigned char c)
  * after a '.') sorts numerically: Interface.2. before Interface.10. Instance
  * numbers never have leading zeros, so comparing run lengths first and then
  * the digits is numeric order. Walks and Get responses then come out in
- * instance order without any sorting.
+ * instance order without any sorting. Keys share long prefixes, so the common
+ * part is skipped first and the digit rule applied only at the difference.
  */
 static int store_key_cmp(const MDB_val *a, const MDB_val *b)
 {
 	const unsigned char *p = a->mv_data, *q = b->mv_data;
-	size_t n = a->mv_size, m = b->mv_size, i = 0;
+	size_t n = a->mv_size, m = b->mv_size, lim = n < m ? n : m, i = 0;
 
-	while (i < n && i < m) {
-		if (is_digit(p[i]) && is_digit(q[i]) && i > 0 && p[i - 1] == '.') {
-			size_t ri = i, rj = i;
-			while (ri < n && is_digit(p[ri]))
-				ri++;
-			while (rj < m && is_digit(q[rj]))
-				rj++;
-			if (ri != rj)
-				return ri < rj ? -1 : 1;
-			int c = memcmp(p + i, q + i, ri - i);
-			if (c)
-				return c;
-			i = ri;
-			continue;
-		}
-		if (p[i] != q[i])
-			return p[i] < q[i] ? -1 : 1;
+	while (i + 8 <= lim && memcmp(p + i, q + i, 8) == 0)
+		i += 8;
+	while (i < lim && p[i] == q[i])
 		i++;
+	if (i == lim)
+		return n == m ? 0 : (n < m ? -1 : 1);
+	size_t j = i;
+	while (j > 0 && is_digit(p[j - 1]))
+		j--;
+	if (j > 0 && p[j - 1] == '.' && is_digit(p[j]) && is_digit(q[j])) {
+		size_t ri = j, rj = j;
+		while (ri < n && is_digit(p[ri]))
+			ri++;
+		while (rj < m && is_digit(q[rj]))
+			rj++;
+		if (ri != rj)
+			return ri < rj ? -1 : 1;
 	}
-	return n == m ? 0 : (n < m ? -1 : 1);
+	return p[i] < q[i] ? -1 : 1;
 }
 
 int store_lmdb_err(int rc, dm_errinfo *err, const char *what)

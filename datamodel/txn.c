@@ -36,6 +36,21 @@ static void end_read(dm *d, MDB_txn *txn)
 	}
 }
 
+int txn_read_inplace(dm *d, dm_txn *t)
+{
+	memset(t, 0, sizeof *t);
+	t->d = d;
+	t->mode = DM_TXN_READ;
+	int rc = begin_read(d, &t->root);
+	t->txn = t->root;
+	return rc ? store_lmdb_err(rc, NULL, "begin") : DM_OK;
+}
+
+void txn_read_inplace_end(dm_txn *t)
+{
+	end_read(t->d, t->root);
+}
+
 int dm_txn_begin(dm *d, dm_txn_mode mode, const dm_origin *origin, dm_txn **out)
 {
 	if (mode == DM_TXN_WRITE && (d->read_only || d->writer_open))

@@ -1,0 +1,236 @@
+/*
+ * config.c - duetd's settings from the command line, the environment and
+ * built-in defaults, in that order of precedence. What the factory-defaults
+ * file contains is the engine's business (dm_open); here it is only a path.
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One row per setting: the flag, the environment variable that stands in
+ * for it, and the built-in default (NULL: unset unless derived). */
+enum opt_id {
+	OPT_STATE,
+	OPT_DEFAULTS,
+	OPT_SCHEMA,
+	OPT_ADMIN,
+	OPT_LOG_LEVEL,
+	OPT_REBOOT_HOOK,
+	OPT_RESET_HOOK,
+	OPT_COUNT
+};
+
+static const struct opt {
+	const char *flag;
+	const char *env;
+	const char *def;
+	const char *metavar;
+	const char *help;
+	bool may_be_empty; /* hooks: an empty value means "no hook" */
+} opts[OPT_COUNT] = {
+	[OPT_STATE] = { "state", "DUET_STATE", CORE_DEFAULT_STATE, "DIR",
+			"state directory holding the store", false },
+	[OPT_DEFAULTS] = { "defaults", "DUET_DEFAULTS", CORE_DEFAULT_DEFAULTS, "FILE",
+			   "factory-defaults file", false },
+	[OPT_SCHEMA] = { "schema", "DUET_SCHEMA", CORE_DEFAULT_SCHEMA, "FILE",
+			 "BBF DM XML schema file", false },
+	[OPT_ADMIN] = { "admin", "DUET_ADMIN", NULL, "PATH",
+			"admin socket (default STATE/" CORE_ADMIN_SOCKET_NAME ")", false },
+	[OPT_LOG_LEVEL] = { "log-level", "DUET_LOG_LEVEL", "info", "LEVEL",
+			    "error, warn, info or debug", false },
+	[OPT_REBOOT_HOOK] = { "reboot-hook", "DUET_REBOOT_HOOK", NULL, "CMD",
+			      "run by Device.Reboot() (default: restart in place)", true },
+	[OPT_RESET_HOOK] = { "factory-reset-hook", "DUET_FACTORY_RESET_HOOK", NULL, "CMD",
+			     "run by Device.FactoryReset() after the store reset", true },
+};
+
+typedef struct raw_config {
+	const char *val[OPT_COUNT];
+	core_source src[OPT_COUNT];
+	bool set[OPT_COUNT];
+	bool help, version;
+} raw_config;
+
+static void say(char *msg, size_t msgsz, const char *fmt, const char *a, const char *b)
+{
+	if (msg && msgsz)
+		snprintf(msg, msgsz, fmt, a, b ? b : "");
+}
+
+static int find_flag(const char *name, size_t len)
+{
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (strlen(opts[i].flag) == len && !strncmp(opts[i].flag, name, len))
+			return i;
+	return -1;
+}
+
+/* One argv element (and maybe its value); *used says how many it took. */
+static int parse_one(raw_config *raw, int argc, char *const argv[], int i, int *used, char *msg,
+		     size_t msgsz)
+{
+	const char *arg = argv[i];
+
+	*used = 1;
+	if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+		raw->help = true;
+		return CORE_OK;
+	}
+	if (!strcmp(arg, "--version")) {
+		raw->version = true;
+		return CORE_OK;
+	}
+	if (strncmp(arg, "--", 2) || !arg[2]) {
+		say(msg, msgsz, "unexpected argument '%s'", arg, NULL);
+		return CORE_ERR_USAGE;
+	}
+	const char *name = arg + 2, *eq = strchr(name, '=');
+	int id = find_flag(name, eq ? (size_t)(eq - name) : strlen(name));
+	if (id < 0) {
+		say(msg, msgsz, "unknown option '%s'", arg, NULL);
+		return CORE_ERR_USAGE;
+	}
+	const char *val = eq ? eq + 1 : NULL;
+	if (!val) {
+		if (i + 1 >= argc) {
+			say(msg, msgsz, "option '--%s' needs a value", opts[id].flag, NULL);
+			return CORE_ERR_USAGE;
+		}
+		val = argv[i + 1];
+		*used = 2;
+	}
+	if (!*val && !opts[id].may_be_empty) {
+		say(msg, msgsz, "option '--%s' needs a non-empty value", opts[id].flag, NULL);
+		return CORE_ERR_USAGE;
+	}
+	raw->val[id] = val;
+	raw->src[id] = CORE_SRC_FLAG;
+	raw->set[id] = true;
+	return CORE_OK;
+}
+
+static int parse_flags(raw_config *raw, int argc, char *const argv[], char *msg, size_t msgsz)
+{
+	for (int i = 1; i < argc;) {
+		int used, rc = parse_one(raw, argc, argv, i, &used, msg, msgsz);
+		if (rc)
+			return rc;
+		i += used;
+	}
+	return CORE_OK;
+}
+
+/* An empty variable counts as unset: "DUET_STATE= duetd" means the default. */
+static void apply_env_and_defaults(raw_config *raw)
+{
+	for (int i = 0; i < OPT_COUNT; i++) {
+		if (raw->set[i])
+			continue;
+		const char *e = getenv(opts[i].env);
+		if (e && *e) {
+			raw->val[i] = e;
+			raw->src[i] = CORE_SRC_ENV;
+		} else {
+			raw->val[i] = opts[i].def;
+			raw->src[i] = CORE_SRC_DEFAULT;
+		}
+	}
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src || !*src)
+		return CORE_OK;
+	*dst = strdup(src);
+	return *dst ? CORE_OK : CORE_ERR_NOMEM;
+}
+
+static int derive_admin_path(const char *state_dir, char **out)
+{
+	size_t len = strlen(state_dir);
+
+	while (len > 1 && state_dir[len - 1] == '/')
+		len--;
+	size_t sz = len + 1 + sizeof CORE_ADMIN_SOCKET_NAME;
+	*out = malloc(sz);
+	if (!*out)
+		return CORE_ERR_NOMEM;
+	snprintf(*out, sz, "%.*s/%s", (int)len, state_dir, CORE_ADMIN_SOCKET_NAME);
+	return CORE_OK;
+}
+
+static int build_config(core_config *cfg, const raw_config *raw, char *msg, size_t msgsz)
+{
+	int rc = core_log_parse_level(raw->val[OPT_LOG_LEVEL], &cfg->log_level);
+	if (rc) {
+		say(msg, msgsz, "bad log level '%s' (from %s): use error, warn, info or debug",
+		    raw->val[OPT_LOG_LEVEL],
+		    raw->src[OPT_LOG_LEVEL] == CORE_SRC_FLAG ? "--log-level" : "DUET_LOG_LEVEL");
+		return CORE_ERR_INVALID;
+	}
+	cfg->defaults_src = raw->src[OPT_DEFAULTS];
+	cfg->help = raw->help;
+	cfg->version = raw->version;
+	if ((rc = dup_opt(&cfg->state_dir, raw->val[OPT_STATE])) ||
+	    (rc = dup_opt(&cfg->defaults_file, raw->val[OPT_DEFAULTS])) ||
+	    (rc = dup_opt(&cfg->schema_file, raw->val[OPT_SCHEMA])) ||
+	    (rc = dup_opt(&cfg->admin_path, raw->val[OPT_ADMIN])) ||
+	    (rc = dup_opt(&cfg->reboot_hook, raw->val[OPT_REBOOT_HOOK])) ||
+	    (rc = dup_opt(&cfg->factory_reset_hook, raw->val[OPT_RESET_HOOK])))
+		return rc;
+	if (!cfg->admin_path)
+		return derive_admin_path(cfg->state_dir, &cfg->admin_path);
+	return CORE_OK;
+}
+
+int core_config_load(core_config *cfg, int argc, char *const argv[], char *msg, size_t msgsz)
+{
+	raw_config raw;
+
+	memset(cfg, 0, sizeof *cfg);
+	memset(&raw, 0, sizeof raw);
+	if (msg && msgsz)
+		msg[0] = '\0';
+	int rc = parse_flags(&raw, argc, argv, msg, msgsz);
+	if (rc)
+		return rc;
+	apply_env_and_defaults(&raw);
+	rc = build_config(cfg, &raw, msg, msgsz);
+	if (rc) {
+		if (rc == CORE_ERR_NOMEM)
+			say(msg, msgsz, "out of memory%s%s", "", NULL);
+		core_config_free(cfg);
+	}
+	return rc;
+}
+
+void core_config_free(core_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->state_dir);
+	free(cfg->defaults_file);
+	free(cfg->schema_file);
+	free(cfg->admin_path);
+	free(cfg->reboot_hook);
+	free(cfg->factory_reset_hook);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+void core_config_usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s [options]\n\noptions (environment variable in brackets):\n",
+		prog ? prog : "duetd");
+	for (int i = 0; i < OPT_COUNT; i++) {
+		char left[64];
+		snprintf(left, sizeof left, "--%s %s", opts[i].flag, opts[i].metavar);
+		fprintf(f, "  %-28s %s [%s]", left, opts[i].help, opts[i].env);
+		if (opts[i].def)
+			fprintf(f, " default: %s", opts[i].def);
+		fputc('\n', f);
+	}
+	fprintf(f, "  %-28s %s\n  %-28s %s\n", "--help", "print this text and exit",
+		"--version", "print the version and exit");
+}

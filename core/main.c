@@ -1,0 +1,253 @@
+/*
+ * main.c - duetd: read the configuration, load the schema, open the store,
+ * wire the agent's commands, the admin socket and signals onto the loop,
+ * run it, and shut down (or restart in place) cleanly. Protocol front ends
+ * attach here once they exist; none of their logic belongs in this file.
+ *
+ * Exit codes: 0 clean shutdown, 1 start-up failure, 2 usage error.
+ */
+#include "admin.h"
+#include "core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { EXIT_CLEAN = 0, EXIT_STARTUP = 1, EXIT_USAGE = 2 };
+
+/* Long enough for queued answers (the one to Reboot() itself) to leave;
+ * short enough that a client that stopped reading cannot delay a restart. */
+#define RESTART_DRAIN_MS 500
+
+typedef struct agent {
+	char **argv; /* as given: a restart re-executes with exactly these */
+	core_config cfg;
+	core_loop *loop;
+	dm_schema *schema;
+	dm *dm;
+	core_signals *signals;
+	core_lifecycle *lifecycle;
+	core_admin *admin;
+	bool stopping;
+	bool restart;
+	core_restart_cause cause;
+	bool remote;
+	char *command_key;
+} agent;
+
+/* ---------------------------------------------------------------------------
+ * Configuration
+ * ------------------------------------------------------------------------- */
+
+/* Returns -1 to go on, else the exit code. */
+static int configure(agent *a, int argc, char **argv)
+{
+	char msg[256];
+	int rc = core_config_load(&a->cfg, argc, argv, msg, sizeof msg);
+
+	if (rc == CORE_ERR_USAGE || rc == CORE_ERR_INVALID) {
+		fprintf(stderr, "duetd: %s\n", msg);
+		core_config_usage(stderr, "duetd");
+		return EXIT_USAGE;
+	}
+	if (rc) {
+		fprintf(stderr, "duetd: %s\n", msg[0] ? msg : core_strerror(rc));
+		return EXIT_STARTUP;
+	}
+	if (a->cfg.help) {
+		core_config_usage(stdout, "duetd");
+		return EXIT_CLEAN;
+	}
+	if (a->cfg.version) {
+		printf("duetd %s\n", CORE_VERSION);
+		return EXIT_CLEAN;
+	}
+	core_log_set_level(a->cfg.log_level);
+	return -1;
+}
+
+/* The built-in defaults path is relative to the source tree; run from
+ * elsewhere, starting with no defaults beats refusing to start. A file
+ * someone named explicitly must exist (the engine says so if not). */
+static const char *defaults_file(const core_config *cfg)
+{
+	if (cfg->defaults_src == CORE_SRC_DEFAULT && access(cfg->defaults_file, F_OK) < 0) {
+		CORE_LOG_I("main", "no factory-defaults file at %s: starting without one",
+			   cfg->defaults_file);
+		return NULL;
+	}
+	return cfg->defaults_file;
+}
+
+/* ---------------------------------------------------------------------------
+ * Shutdown and restart
+ * ------------------------------------------------------------------------- */
+
+static void on_admin_closed(void *ctx)
+{
+	agent *a = ctx;
+
+	core_loop_stop(a->loop);
+}
+
+static void agent_stop(agent *a, unsigned drain_ms)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	core_admin *admin = a->admin;
+	a->admin = NULL;
+	if (admin)
+		core_admin_close(admin, drain_ms, on_admin_closed, a);
+	else
+		core_loop_stop(a->loop);
+}
+
+static void on_signal_stop(void *ctx, int signum)
+{
+	agent_stop(ctx, 0);
+}
+
+static void on_restart(void *ctx, core_restart_cause cause, bool remote, const char *command_key)
+{
+	agent *a = ctx;
+
+	if (a->stopping)
+		return;
+	CORE_LOG_I("main", "restarting in place");
+	a->restart = true;
+	a->cause = cause;
+	a->remote = remote;
+	a->command_key = command_key ? strdup(command_key) : NULL;
+	agent_stop(a, RESTART_DRAIN_MS);
+}
+
+static void agent_teardown(agent *a)
+{
+	core_lifecycle_free(a->lifecycle);
+	a->lifecycle = NULL;
+	core_signals_stop(a->signals);
+	a->signals = NULL;
+	if (a->admin) /* start-up failed after the socket was up */
+		core_admin_close(a->admin, 0, NULL, NULL);
+	a->admin = NULL;
+	/* Close the loop's handles before the engine whose callbacks they may hold. */
+	core_loop_free(a->loop);
+	a->loop = NULL;
+	if (a->dm)
+		dm_close(a->dm);
+	a->dm = NULL;
+	if (a->schema)
+		dm_schema_free(a->schema);
+	a->schema = NULL;
+}
+
+/* The same binary, same arguments and environment, same pid: a service
+ * manager sees no exit, and the new process emits Boot! with the cause. */
+static int reexec(agent *a)
+{
+	core_lifecycle_note_restart(a->cause, a->remote, a->command_key);
+	execv("/proc/self/exe", a->argv);
+	CORE_LOG_E("main", "cannot re-execute /proc/self/exe: %s", strerror(errno));
+	return EXIT_STARTUP;
+}
+
+/* ---------------------------------------------------------------------------
+ * Start-up
+ * ------------------------------------------------------------------------- */
+
+static int open_engine(agent *a)
+{
+	dm_errinfo err = { 0 };
+	dm_open_opts o = {
+		.state_dir = a->cfg.state_dir,
+		.defaults_file = defaults_file(&a->cfg),
+	};
+
+	int rc = dm_schema_load(a->cfg.schema_file, &a->schema, &err);
+	if (rc) {
+		CORE_LOG_E("main", "%s", err.msg[0] ? err.msg : dm_strerror(rc));
+		return rc;
+	}
+	CORE_LOG_D("main", "schema %s loaded from %s", dm_schema_model_name(a->schema),
+		   a->cfg.schema_file);
+	rc = dm_open(a->schema, &o, &a->dm, &err);
+	if (rc) {
+		CORE_LOG_E("main", "cannot open the store in %s: %s%s", a->cfg.state_dir,
+			   err.msg[0] ? err.msg : dm_strerror(rc),
+			   rc == DM_ERR_STORE_BUSY ? " (is another duetd running?)" : "");
+		return rc;
+	}
+	rc = dm_providers_builtin(a->dm);
+	if (rc)
+		CORE_LOG_W("main", "built-in providers: %s", dm_strerror(rc));
+	return DM_OK;
+}
+
+static int start_admin(agent *a)
+{
+	char msg[256];
+	core_admin_env env = { .engine = a->dm, .who = "duetctl" };
+	int rc = core_admin_start(a->loop, a->cfg.admin_path, &env, &a->admin, msg, sizeof msg);
+
+	if (rc)
+		CORE_LOG_E("main", "%s", msg);
+	else
+		CORE_LOG_D("main", "admin socket %s", a->cfg.admin_path);
+	return rc;
+}
+
+static int agent_start(agent *a)
+{
+	int rc = core_loop_new(&a->loop);
+
+	if (rc) {
+		CORE_LOG_E("main", "cannot create the event loop: %s", core_strerror(rc));
+		return rc;
+	}
+	if ((rc = open_engine(a)))
+		return rc;
+	if ((rc = core_signals_start(a->loop, on_signal_stop, a, &a->signals))) {
+		CORE_LOG_E("main", "cannot watch signals: %s", core_strerror(rc));
+		return rc;
+	}
+	rc = core_lifecycle_start(a->dm, a->loop, a->cfg.reboot_hook, a->cfg.factory_reset_hook,
+				  on_restart, a, &a->lifecycle);
+	if (rc) {
+		CORE_LOG_E("main", "cannot register agent commands: %s", core_strerror(rc));
+		return rc;
+	}
+	if ((rc = start_admin(a)))
+		return rc;
+	core_lifecycle_emit_boot(a->dm);
+	return CORE_OK;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0 = uv_hrtime(); /* CLOCK_MONOTONIC */
+	agent a = { .argv = argv };
+	int code = configure(&a, argc, argv);
+
+	if (code >= 0) {
+		core_config_free(&a.cfg);
+		return code;
+	}
+	if (agent_start(&a)) {
+		agent_teardown(&a);
+		core_config_free(&a.cfg);
+		return EXIT_STARTUP;
+	}
+	CORE_LOG_I("main", "ready in %llu ms (state %s, admin %s)",
+		   (unsigned long long)((uv_hrtime() - t0) / 1000000u), a.cfg.state_dir,
+		   a.cfg.admin_path);
+	core_loop_run(a.loop);
+	agent_teardown(&a);
+	code = a.restart ? reexec(&a) : EXIT_CLEAN;
+	if (!a.restart)
+		CORE_LOG_I("main", "stopped");
+	free(a.command_key);
+	core_config_free(&a.cfg);
+	return code;
+}
