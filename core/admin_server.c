@@ -46,6 +46,9 @@ struct core_admin {
 	core_loop *loop;
 	uv_pipe_t listener;
 	uv_timer_t drain_timer;
+	uv_pipe_t reject;      /* takes a connection we have no memory to serve */
+	bool rejecting;
+	bool missed;           /* a connection arrived while rejecting */
 	char *path;
 	core_admin_env env;
 	client *clients;
@@ -65,6 +68,7 @@ static void client_drain(client *c);
 static void process_lines(client *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_connection(uv_stream_t *server, int status);
 
 /* ---------------------------------------------------------------------------
  * Probing and binding
@@ -137,8 +141,10 @@ static int bind_private(uv_pipe_t *p, const char *path, char *msg, size_t msgsz)
 	int uerr = uv_pipe_bind(p, path);
 
 	umask(old);
-	if (!uerr && chmod(path, 0600) < 0)
+	if (!uerr && chmod(path, 0600) < 0) {
 		uerr = uv_translate_sys_error(errno);
+		unlink(path);
+	}
 	if (uerr) {
 		snprintf(msg, msgsz, "cannot bind admin socket %s: %s", path, uv_strerror(uerr));
 		return CORE_ERR_UV;
@@ -387,6 +393,35 @@ static void free_unaccepted(uv_handle_t *h)
 	free(h->data);
 }
 
+static void on_rejected(uv_handle_t *h)
+{
+	core_admin *a = h->data;
+
+	a->rejecting = false;
+	a->open_handles--;
+	if (a->missed && !a->closing) {
+		a->missed = false;
+		on_connection((uv_stream_t *)&a->listener, 0);
+	}
+	maybe_finish(a);
+}
+
+/* libuv stops listening until the pending connection is accepted, so one
+ * we cannot serve is still accepted, then closed at once. */
+static void reject_connection(core_admin *a, uv_stream_t *server)
+{
+	if (a->rejecting) {
+		a->missed = true; /* taken when the current rejection is done */
+		return;
+	}
+	uv_pipe_init(core_loop_uv(a->loop), &a->reject, 0);
+	a->reject.data = a;
+	a->rejecting = true;
+	a->open_handles++;
+	uv_accept(server, (uv_stream_t *)&a->reject);
+	uv_close((uv_handle_t *)&a->reject, on_rejected);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	core_admin *a = server->data;
@@ -397,8 +432,11 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c = calloc(1, sizeof *c);
-	if (!c)
-		return; /* the connection stays in the backlog until memory returns */
+	if (!c) {
+		CORE_LOG_W("admin", "out of memory: connection refused");
+		reject_connection(a, server);
+		return;
+	}
 	c->srv = a;
 	core_linebuf_init(&c->in, CORE_ADMIN_LINE_MAX);
 	uv_pipe_init(core_loop_uv(a->loop), &c->pipe, 0);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 enum { EXIT_CLEAN = 0, EXIT_STARTUP = 1, EXIT_USAGE = 2 };
@@ -106,7 +107,10 @@ static void agent_stop(agent *a, unsigned drain_ms)
 
 static void on_signal_stop(void *ctx, int signum)
 {
-	agent_stop(ctx, 0);
+	agent *a = ctx;
+
+	a->restart = false; /* asked to stop, even in the middle of a restart */
+	agent_stop(a, 0);
 }
 
 static void on_restart(void *ctx, core_restart_cause cause, bool remote, const char *command_key)
@@ -141,6 +145,16 @@ static void agent_teardown(agent *a)
 	if (a->schema)
 		dm_schema_free(a->schema);
 	a->schema = NULL;
+}
+
+/* Executed through /proc/self/exe the kernel names the process "exe";
+ * ps, pgrep and service scripts look for the program's own name. */
+static void restore_process_name(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0)
+		prctl(PR_SET_NAME, slash ? slash + 1 : argv0, 0, 0, 0);
 }
 
 /* The same binary, same arguments and environment, same pid: a service
@@ -230,6 +244,7 @@ int main(int argc, char **argv)
 	agent a = { .argv = argv };
 	int code = configure(&a, argc, argv);
 
+	restore_process_name(argv[0]);
 	if (code >= 0) {
 		core_config_free(&a.cfg);
 		return code;

@@ -78,7 +78,7 @@ typedef enum dm_value_reason {
 typedef struct dm_errinfo {
 	int code;               /* the dm_err returned */
 	dm_value_reason reason; /* for DM_ERR_INVALID_VALUE */
-	char path[512];         /* the path the error is about ("" if none) */
+	char path[1024];        /* the path the error is about ("" if none) */
 	char msg[256];          /* human-readable reason, never empty on error */
 } dm_errinfo;
 

@@ -1,7 +1,8 @@
 /*
  * schema.c - queries on a loaded schema: lookup by path and by child name,
  * the dm_node_* accessors, statistics, and freeing. Reading the BBF DM XML
- * file lives in schema_load.c; value checking against facets in types.c.
+ * file lives in schema_load.c (with schema_facets.c and schema_nodes.c);
+ * value checking against facets in types.c.
  */
 #include "schema_int.h"
 

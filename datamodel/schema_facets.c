@@ -90,18 +90,21 @@ static int facet_size(loader *ld, const char **v, bool list)
 	unsigned bit = list ? FS_LIST_SIZE : FS_SIZE;
 	uint32_t *pmin = list ? &fs->f.list_min_len : &fs->f.min_len;
 	uint32_t *pmax = list ? &fs->f.list_max_len : &fs->f.max_len;
+	bool *open = list ? &fs->list_size_open : &fs->size_open;
 
 	if (dm_load_u32(ld, "size", "minLength", v[0], 0, &mn) ||
 	    dm_load_u32(ld, "size", "maxLength", v[1], 0, &mx))
 		return DM_ERR_SCHEMA_FILE;
-	/* Several <size> elements mean any of them (DocsEqualizerData: 0 or
-	 * 36..260); one size facet can only hold their envelope. */
+	/* Several <size> elements mean any of them (DocsEqualizerData: 0..0 or
+	 * 36..260); one size facet can only hold their envelope. An explicit
+	 * maxLength="0" is a bound there, only a missing one is open. */
 	if (fs->set & bit) {
 		mn = mn < *pmin ? mn : *pmin;
-		mx = (mx == 0 || *pmax == 0) ? 0 : (mx > *pmax ? mx : *pmax);
+		mx = mx > *pmax ? mx : *pmax;
 	}
+	*open = *open || !v[1];
 	*pmin = mn;
-	*pmax = mx;
+	*pmax = *open ? 0 : mx;
 	fs->set |= bit;
 	if (list)
 		fs->f.list_has_size = true;
@@ -453,6 +456,21 @@ int dm_load_in_typed(loader *ld, const frame *top, elem_id id, dm_type type, con
 	return DM_OK;
 }
 
+/* BBF DM XML writes list defaults in brackets ("[]", "[a,b]"); the value
+ * itself is the text between them. */
+static int list_default_unwrap(loader *ld, dm_node *p)
+{
+	const char *d = p->u.param.default_value;
+	size_t n = d ? strlen(d) : 0;
+	if (!p->u.param.facets.is_list || n < 2 || d[0] != '[' || d[n - 1] != ']')
+		return DM_OK;
+	const char *inner = dm_arena_strndup(ld->a, d + 1, n - 2);
+	if (!inner)
+		return DM_ERR_NOMEM;
+	p->u.param.default_value = inner;
+	return DM_OK;
+}
+
 int dm_load_param_end(loader *ld, struct dm_node *p)
 {
 	facet_scratch *fs = &ld->fs;
@@ -488,7 +506,7 @@ int dm_load_param_end(loader *ld, struct dm_node *p)
 						     : fs->def_param;
 	p->u.param.default_is_factory = !fs->def_object && fs->def_factory;
 	p->u.param.hidden = fs->hidden;
-	return DM_OK;
+	return list_default_unwrap(ld, p);
 }
 
 int dm_load_list_size(loader *ld)

@@ -11,7 +11,9 @@
 
 /* Every object node (model objects and argument objects) is allocated as
  * this wrapper, so dm_node_child() can reach a by-name index of the children
- * without growing struct dm_node for parameters, which are most nodes. */
+ * without growing struct dm_node for parameters, which are most nodes. Hence
+ * dm_node_child() only works on objects the loader made, never on a dm_node
+ * built by hand. */
 typedef struct dm_obj_node {
 	struct dm_node node; /* must stay first */
 	uint32_t n_children;

@@ -81,7 +81,8 @@ typedef struct facet_scratch {
 	unsigned n_types;   /* type elements seen: more than one is an error */
 	const char *dt_ref; /* <dataType ref|base> */
 	unsigned dt_line;
-	char unknown[48]; /* first unrecognised element where a type may be */
+	bool size_open, list_size_open; /* a <size> without maxLength was seen */
+	char unknown[48];               /* first unrecognised element where a type may be */
 	dm_range *ranges;
 	size_t n_ranges, cap_ranges;
 	const char **enums;

@@ -182,7 +182,7 @@ static int add_instance(dm_txn *t, dm_target *tg, uint32_t inst, const char *ali
 		return dm_err_set(err, rc, 0, path, NULL);
 	if (n->u.obj.alias_param) {
 		/* TR-181: an Alias the manager did not choose gets a "cpe-" value */
-		char gen[32], ap[DM_PATH_MAX];
+		char gen[32], ap[DM_PATH_MAX + 8];
 		snprintf(gen, sizeof gen, "cpe-%u", inst);
 		snprintf(ap, sizeof ap, "%sAlias", path);
 		const char *av = alias && *alias ? alias : gen;

@@ -9,12 +9,15 @@ SHARED=${SHARED:-../shared}
 export SHARED BUILD
 passed=0
 failed=0
+skipped=0
 failed_names=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 count() { # $1 = name; reads cmocka or unittest output from $log
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	sk=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	skipped=$((skipped + ${sk:-0}))
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 	if [ -z "$p" ]; then
 		# python unittest: "Ran N tests" then "OK" or "FAILED (failures=a, errors=b)"
@@ -22,7 +25,9 @@ count() { # $1 = name; reads cmocka or unittest output from $log
 		fl=$(sed -n 's/^FAILED (\(.*\))/\1/p' "$log" | tail -1 | tr ',' '\n' |
 			sed -n 's/.*\(failures\|errors\)=\([0-9]*\).*/\2/p' | paste -sd+ - | bc 2>/dev/null)
 		f=${fl:-0}
-		p=$(( ${r:-0} - f ))
+		sk=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' "$log" | tail -1)
+		skipped=$((skipped + ${sk:-0}))
+		p=$(( ${r:-0} - f - ${sk:-0} ))
 	fi
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
@@ -57,5 +62,5 @@ for t in tests/integration/test_*.py; do
 done
 
 [ -n "$failed_names" ] && echo "failing:$failed_names"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -127,7 +127,7 @@ static bool admin_ping(const char *sock)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+	snprintf(a.sun_path, sizeof a.sun_path, "%.107s", sock);
 	bool ok = false;
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
 		char buf[64];

@@ -596,6 +596,54 @@ static void test_resolve_table(void **state)
 	}
 }
 
+typedef struct order_check {
+	int n;
+	char paths[16][64];
+} order_check;
+
+static int note_path(void *ctx, const dm_item *it)
+{
+	order_check *o = ctx;
+	if (o->n < 16)
+		snprintf(o->paths[o->n], sizeof o->paths[0], "%s", it->path);
+	o->n++;
+	return 0;
+}
+
+/* Instances come out in numeric order: 9 before 10, 10 before 11. */
+static void test_instances_in_numeric_order(void **state)
+{
+	fixture *f = *state;
+	dm_txn *t;
+	dm_origin o = {DM_ORIGIN_USP, "ctl"};
+	dm_errinfo err = {0};
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_WRITE, &o, &t), DM_OK);
+	assert_int_equal(dm_add(t, "Device.Thing.", NULL, NULL, &err), DM_OK);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(dm_add(t, "Device.Thing.1.Part.", NULL, NULL, &err), DM_OK);
+	assert_int_equal(dm_delete(t, "Device.Thing.1.Part.2.", &err), DM_OK);
+	assert_int_equal(dm_txn_commit(t, NULL, &err), DM_OK);
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_READ, NULL, &t), DM_OK);
+	order_check got = {0};
+	assert_int_equal(dm_resolve(t, DM_GRAMMAR_USP, "Device.Thing.1.Part.*.Label", DM_RESOLVE_PARAMS, 0,
+				    note_path, &got, &err),
+			 DM_OK);
+	assert_int_equal(got.n, 11);
+	assert_string_equal(got.paths[0], "Device.Thing.1.Part.1.Label");
+	assert_string_equal(got.paths[1], "Device.Thing.1.Part.3.Label");
+	assert_string_equal(got.paths[7], "Device.Thing.1.Part.9.Label");
+	assert_string_equal(got.paths[8], "Device.Thing.1.Part.10.Label");
+	assert_string_equal(got.paths[10], "Device.Thing.1.Part.12.Label");
+	uint32_t *insts;
+	size_t n;
+	assert_int_equal(dm_list_instances(t, "Device.Thing.1.Part.", &insts, &n, &err), DM_OK);
+	assert_int_equal(n, 11);
+	assert_int_equal(insts[10], 12);
+	free(insts);
+	dm_txn_abort(t);
+	assert_value(f->d, "Device.Thing.1.PartNumberOfEntries", "11");
+}
+
 /* ---- defaults file rules -------------------------------------------------------- */
 
 static void test_defaults_bad_lines(void **state)
@@ -748,6 +796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances_in_numeric_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults_bad_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_store_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commands, setup, teardown),

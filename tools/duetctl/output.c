@@ -163,11 +163,14 @@ static void json_member(bool *first, const char *key)
 	fputs(": ", stdout);
 }
 
-/* {"key": value, ...} from the tag's lines: key field 1, value field 2. */
-static void json_map(const ctl_reply *r, const char *tag, bool numbers)
+/* {"key": value, ...} from the tag's lines: key field 1, value field 2;
+ * inside {"wrap": ...} when wrap is not NULL. */
+static void json_map(const ctl_reply *r, const char *tag, bool numbers, const char *wrap)
 {
 	bool first = true;
 
+	if (wrap)
+		printf("{\"%s\": ", wrap);
 	putchar('{');
 	for (size_t i = 0; i < r->n; i++) {
 		if (!is_tag(&r->lines[i], tag))
@@ -178,7 +181,8 @@ static void json_map(const ctl_reply *r, const char *tag, bool numbers)
 		else
 			json_str(field(&r->lines[i], 2));
 	}
-	fputs(first ? "}\n" : "\n}\n", stdout);
+	fputs(first ? "}" : "\n}", stdout);
+	fputs(wrap ? "}\n" : "\n", stdout);
 }
 
 static const core_admin_fields *find_tag(const ctl_reply *r, const char *tag)
@@ -240,20 +244,18 @@ static void print_json(const ctl_opts *o, const ctl_reply *r)
 	const core_admin_fields *l;
 
 	if (!strcmp(v, "get"))
-		json_map(r, "P", false);
+		json_map(r, "P", false, NULL);
 	else if (!strcmp(v, "stats") || !strcmp(v, "schema-stats"))
-		json_map(r, "K", true);
+		json_map(r, "K", true, NULL);
 	else if (!strcmp(v, "set") && (l = find_tag(r, "T")))
 		json_one("txn", l, true);
 	else if (!strcmp(v, "add") && (l = find_tag(r, "I")))
 		json_one("path", l, false);
 	else if (!strcmp(v, "operate") && (l = find_tag(r, "R")))
 		json_one("request", l, true);
-	else if (!strcmp(v, "operate")) {
-		fputs("{\"outputs\": ", stdout);
-		json_map(r, "O", false);
-		fputs("}\n", stdout);
-	} else if (!strcmp(v, "instances"))
+	else if (!strcmp(v, "operate"))
+		json_map(r, "O", false, "outputs");
+	else if (!strcmp(v, "instances"))
 		json_instances(r);
 	else if (!strcmp(v, "schema"))
 		json_schema(r);
