@@ -24,6 +24,7 @@ struct dm_request {
 	bool async;
 	bool done;
 	int code; /* set when done */
+	char *fail_msg; /* a sync failure's message, returned by dm_operate */
 	struct dm_request *next_live;
 	dm_done_cb cb;
 	void *cb_ctx;
@@ -148,6 +149,7 @@ static void request_free(dm_request *r)
 	free(r->cmd);
 	free(r->key);
 	free(r->who);
+	free(r->fail_msg);
 	free(r);
 }
 
@@ -159,8 +161,12 @@ int dm_request_complete(dm_request *r, int code, const dm_arg *out, size_t n_out
 	r->code = code;
 	if (r->async)
 		request_store(r->d, r->id, NULL, 0, NULL);
-	if (r->cb)
+	if (!r->async && code) {
+		/* a failed sync command is dm_operate's error, not a completion */
+		r->fail_msg = msg ? strdup(msg) : NULL;
+	} else if (r->cb) {
 		r->cb(r->cb_ctx, r->id, code, out, n_out, msg ? msg : (code ? dm_strerror(code) : ""));
+	}
 	/* A sync request is freed by dm_operate once the handler returns. */
 	if (r->async) {
 		live_remove(r);
@@ -304,14 +310,18 @@ int dm_operate(dm *d, const char *cmd_path, const dm_arg *in, size_t n_in, const
 			dm_request_complete(r, rc ? rc : DM_ERR_CMD_FAILED, NULL, 0,
 					    rc ? NULL : "handler returned without completing");
 		rc = r->code;
+		if (rc)
+			dm_err_set(err, rc, 0, cmd_path, "%s failed: %s", cmd_path,
+				   r->fail_msg ? r->fail_msg : dm_strerror(rc));
 		request_free(r);
-		return rc ? dm_err_set(err, rc, 0, cmd_path, "%s failed: %s", cmd_path, dm_strerror(rc))
-			  : DM_OK;
+		return rc;
 	}
 	if (rc) {
-		/* the handler could not start (and so did not complete): end it here */
+		/* the handler could not start (and so did not complete): the
+		 * request ends here, reported as dm_operate's error only */
+		r->cb = NULL;
 		dm_request_complete(r, rc, NULL, 0, NULL);
-		return dm_err_set(err, rc, 0, cmd_path, "%s could not start", cmd_path);
+		return dm_err_set(err, rc, 0, cmd_path, "%s could not start: %s", cmd_path, dm_strerror(rc));
 	}
 	return DM_OK;
 }

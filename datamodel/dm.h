@@ -434,7 +434,9 @@ uint64_t dm_request_id(const dm_request *r);
 const dm_origin *dm_request_origin(const dm_request *r);
 dm *dm_request_engine(dm_request *r);
 
-/* Finish a request: code DM_OK with outputs, or an error with err->msg. */
+/* Finish a request: code DM_OK with outputs, or an error code with a message.
+ * It frees an async request at once and a sync one when its handler returns:
+ * the handler must not touch r afterwards. */
 int dm_request_complete(dm_request *r, int code, const dm_arg *out, size_t n_out, const char *msg);
 
 /* Told when a request completes: outputs valid during the call only. */
@@ -447,6 +449,12 @@ typedef void (*dm_done_cb)(void *ctx, uint64_t req_id, int code, const dm_arg *o
  * -> INVALID_VALUE). Async requests are recorded in the store before the
  * handler runs and removed when they complete, so they survive a restart
  * (see dm_requests_interrupted). done may be NULL.
+ *
+ * done is called exactly once for each request dm_operate accepted (returned
+ * DM_OK), possibly before dm_operate returns (always so for sync commands,
+ * whose outputs it carries). When dm_operate returns an error (bad input, no
+ * handler, a failed sync command, an async one that could not start) done is
+ * never called and err says why.
  */
 int dm_operate(dm *d, const char *cmd_path, const dm_arg *in, size_t n_in, const char *command_key,
 	       const dm_origin *origin, dm_done_cb done, void *ctx, uint64_t *req_id, dm_errinfo *err);

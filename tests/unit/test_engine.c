@@ -730,6 +730,35 @@ static void on_interrupted(void *ctx, uint64_t id, const char *cmd, const char *
 	snprintf(interrupted_cmd, sizeof interrupted_cmd, "%s %s %d %s", cmd, key, o->kind, o->who);
 }
 
+static int sync_calls;
+static int sync_reboot(void *ctx, dm_request *r)
+{
+	(void)ctx;
+	sync_calls++;
+	if (!strcmp(dm_request_command_key(r), "fail"))
+		return dm_request_complete(r, DM_ERR_CMD_FAILED, NULL, 0, "flash is busy");
+	dm_arg out = {"Done", "yes"};
+	return dm_request_complete(r, DM_OK, &out, 1, NULL);
+}
+
+static void test_sync_command(void **state)
+{
+	fixture *f = *state;
+	dm_errinfo err = {0};
+	assert_int_equal(dm_command_register(f->d, "Device.Reboot()", sync_reboot, NULL), DM_OK);
+	done_code = 99;
+	assert_int_equal(dm_operate(f->d, "Device.Reboot()", NULL, 0, "ok", NULL, on_done, NULL, NULL, &err),
+			 DM_OK);
+	assert_int_equal(done_code, DM_OK); /* outputs arrive before dm_operate returns */
+	assert_string_equal(done_out, "Done=yes");
+	done_code = 99;
+	assert_int_equal(dm_operate(f->d, "Device.Reboot()", NULL, 0, "fail", NULL, on_done, NULL, NULL, &err),
+			 DM_ERR_CMD_FAILED);
+	assert_non_null(strstr(err.msg, "flash is busy"));
+	assert_int_equal(done_code, 99); /* an error is dm_operate's, never a completion */
+	assert_int_equal(sync_calls, 2);
+}
+
 static void test_commands(void **state)
 {
 	fixture *f = *state;
@@ -800,6 +829,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defaults_bad_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_store_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_command, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	dm_schema_free(mini);

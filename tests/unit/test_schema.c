@@ -586,6 +586,53 @@ static void test_official_stats_cwmp(void **state)
 	check_official_stats(&stats_cases[1]);
 }
 
+/* Every default a schema carries must be a valid value of its parameter:
+ * defaults are materialised on Add without another check. */
+static unsigned check_defaults(const dm_node *obj, unsigned *total)
+{
+	unsigned bad = 0;
+	for (const dm_node *c = dm_node_first_child(obj); c; c = dm_node_next_sibling(c)) {
+		if (dm_node_get_kind(c) == DM_NODE_OBJECT) {
+			bad += check_defaults(c, total);
+			continue;
+		}
+		if (dm_node_get_kind(c) != DM_NODE_PARAM || !dm_node_default(c))
+			continue;
+		dm_errinfo err = {0};
+		(*total)++;
+		if (dm_value_check(c, dm_node_default(c), NULL, &err) != DM_OK) {
+			print_message("%s default '%s': %s\n", dm_node_path(c), dm_node_default(c), err.msg);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static void check_defaults_of(const char *path)
+{
+	dm_schema *s = NULL;
+	dm_errinfo err = {0};
+	unsigned total = 0;
+	if (dm_schema_load(path, &s, &err) != DM_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(check_defaults(dm_schema_root(s), &total), 0);
+	assert_true(total > 100);
+	dm_schema_free(s);
+}
+
+static void test_defaults_are_valid(void **state)
+{
+	char buf[600];
+	const char *files[] = {"tr-181-2-19-1-usp-full.xml", "tr-181-2-19-1-cwmp-full.xml"};
+	check_defaults_of("datamodel/device2.xml");
+	for (size_t i = 0; i < 2; i++) {
+		const char *path = official(files[i], buf, sizeof buf);
+		if (!path)
+			skip();
+		check_defaults_of(path);
+	}
+}
+
 static dm_schema *usp(void **state)
 {
 	if (!*state)
@@ -791,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_usp_types),
 		cmocka_unit_test(test_usp_commands_events),
 		cmocka_unit_test(test_usp_index_consistent),
+		cmocka_unit_test(test_defaults_are_valid),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, group_setup, group_teardown);
