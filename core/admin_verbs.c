@@ -265,8 +265,14 @@ static int verb_schema(verb_call *c)
  * ------------------------------------------------------------------------- */
 
 /* The client sent several paths: say which one failed. */
+/* The reply names the failing pair's path; engine messages usually name it
+ * already, and then are left as they are. */
 static int prefix_path(dm_errinfo *err, const char *path, int rc)
 {
+	if (err->msg[0] && strstr(err->msg, path)) {
+		err->code = rc;
+		return rc;
+	}
 	char msg[sizeof err->path + sizeof err->msg + 4];
 	size_t len = (size_t)snprintf(msg, sizeof msg, "%.*s: %s", (int)sizeof err->path, path,
 				      err->msg[0] ? err->msg : dm_strerror(rc));

@@ -87,6 +87,16 @@ struct dm_txn {
 };
 
 /* store.c */
+/* Failure injection for tests: when store_fault_countdown is set to N > 0,
+ * the Nth LMDB write call from then on (put, delete, begin, commit) fails
+ * with EIO, as a failing disk would, and injection switches itself off. */
+extern unsigned store_fault_countdown;
+static inline int store_fault(void)
+{
+	if (store_fault_countdown && --store_fault_countdown == 0)
+		return 5; /* EIO */
+	return 0;
+}
 int store_open(dm *d, const dm_open_opts *opts, dm_errinfo *err);
 void store_close(dm *d);
 int store_lmdb_err(int rc, dm_errinfo *err, const char *what); /* map an LMDB rc */

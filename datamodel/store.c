@@ -17,6 +17,8 @@
 
 #define DEFAULT_MAP_SIZE ((size_t)256 << 20)
 
+unsigned store_fault_countdown;
+
 static bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
@@ -281,7 +283,9 @@ bool store_exists(dm_txn *t, const char *key, size_t klen)
 int store_put(dm_txn *t, const char *key, size_t klen, const char *val, size_t vlen, dm_errinfo *err)
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-	int rc = mdb_put(t->txn, t->d->dbi_tree, &k, &v, 0);
+	int rc = store_fault();
+	if (!rc)
+		rc = mdb_put(t->txn, t->d->dbi_tree, &k, &v, 0);
 	if (rc) {
 		t->failed = true;
 		return store_lmdb_err(rc, err, "write");
@@ -301,7 +305,9 @@ int store_del_subtree(dm_txn *t, const char *obj_path, size_t len, dm_errinfo *e
 	MDB_val k = {len, (void *)obj_path}, v;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= len && memcmp(k.mv_data, obj_path, len) == 0) {
-		rc = mdb_cursor_del(c, 0);
+		rc = store_fault();
+		if (!rc)
+			rc = mdb_cursor_del(c, 0);
 		if (rc)
 			break;
 		rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
@@ -335,7 +341,8 @@ static int next_get(dm_txn *t, const char *table, size_t len, uint32_t *cur)
 static int next_put(dm_txn *t, const char *table, size_t len, uint32_t next)
 {
 	MDB_val k = {len, (void *)table}, v = {sizeof next, &next};
-	return mdb_put(t->txn, t->d->dbi_next, &k, &v, 0);
+	int rc = store_fault();
+	return rc ? rc : mdb_put(t->txn, t->d->dbi_next, &k, &v, 0);
 }
 
 int store_next_instance(dm_txn *t, const char *table, size_t len, uint32_t *inst, bool bump,
@@ -446,7 +453,9 @@ int store_meta_get_u64(dm_txn *t, const char *key, uint64_t *val)
 int store_meta_put_u64(dm_txn *t, const char *key, uint64_t val, dm_errinfo *err)
 {
 	MDB_val k = {strlen(key), (void *)key}, v = {sizeof val, &val};
-	int rc = mdb_put(t->txn, t->d->dbi_meta, &k, &v, 0);
+	int rc = store_fault();
+	if (!rc)
+		rc = mdb_put(t->txn, t->d->dbi_meta, &k, &v, 0);
 	if (rc) {
 		t->failed = true;
 		return store_lmdb_err(rc, err, "meta");

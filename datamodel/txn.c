@@ -68,7 +68,9 @@ int dm_txn_begin(dm *d, dm_txn_mode mode, const dm_origin *origin, dm_txn **out)
 		}
 		t->origin.who = t->origin_who;
 	}
-	int rc = mode == DM_TXN_READ ? begin_read(d, &t->root) : mdb_txn_begin(d->env, NULL, 0, &t->root);
+	int rc = mode == DM_TXN_READ ? begin_read(d, &t->root) : store_fault();
+	if (!rc && mode == DM_TXN_WRITE)
+		rc = mdb_txn_begin(d->env, NULL, 0, &t->root);
 	if (rc) {
 		free(t->origin_who);
 		free(t);
@@ -291,7 +293,9 @@ int dm_txn_group_begin(dm_txn *t)
 	if (t->mode != DM_TXN_WRITE || t->in_group || t->failed)
 		return DM_ERR_TXN_STATE;
 	MDB_txn *child;
-	int rc = mdb_txn_begin(t->d->env, t->root, 0, &child);
+	int rc = store_fault();
+	if (!rc)
+		rc = mdb_txn_begin(t->d->env, t->root, 0, &child);
 	if (rc)
 		return store_lmdb_err(rc, NULL, "group");
 	t->txn = child;
@@ -327,7 +331,11 @@ int dm_txn_group_end(dm_txn *t, bool keep, dm_errinfo *err)
 		group_undo(t);
 		return rc;
 	}
-	rc = mdb_txn_commit(t->txn);
+	rc = store_fault();
+	if (rc)
+		mdb_txn_abort(t->txn);
+	else
+		rc = mdb_txn_commit(t->txn);
 	t->txn = t->root;
 	t->in_group = false;
 	if (rc) {
@@ -380,7 +388,11 @@ int dm_txn_commit(dm_txn *t, uint64_t *txn_id, dm_errinfo *err)
 		return rc;
 	}
 	/* Durable when this returns: the environment runs without NOSYNC. */
-	int mrc = mdb_txn_commit(t->root);
+	int mrc = store_fault();
+	if (mrc)
+		mdb_txn_abort(t->root);
+	else
+		mrc = mdb_txn_commit(t->root);
 	t->d->writer_open = false;
 	if (mrc) {
 		rc = store_lmdb_err(mrc, err, "commit");
