@@ -209,12 +209,10 @@ int core_lifecycle_start(dm *d, core_loop *l, const char *reboot_hook, const cha
 			 core_restart_fn restart, void *ctx, core_lifecycle **out);
 void core_lifecycle_free(core_lifecycle *lc);
 
-/* Before re-executing: record the cause so the next process's Boot! says it. */
-void core_lifecycle_note_restart(core_restart_cause cause, bool remote, const char *command_key);
-
 /* Emit the schema's Boot! event once (no-op when the schema has none). Its
- * Cause comes from core_lifecycle_note_restart() in the previous process,
- * else "LocalReboot". */
+ * Cause and CommandKey are those Reboot()/FactoryReset() recorded in the
+ * store before the restart (else "LocalReboot": a power cycle or a crash);
+ * the record is consumed and the boot counted. */
 int core_lifecycle_emit_boot(dm *d);
 
 #ifdef __cplusplus

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Carries the cause of a restart into the re-executed process; a fresh
- * start has none. Private to duetd: set here, read and cleared here. */
-#define ENV_BOOT_CAUSE "DUET_BOOT_CAUSE"
-#define ENV_BOOT_KEY "DUET_BOOT_COMMAND_KEY"
+/* The cause of a restart is agent state in the store (namespace "boot"),
+ * written durably before the restart or hook and consumed by the next
+ * start's Boot!: it survives a re-exec and a real reboot of the box alike. */
+#define STATE_NS "boot"
 
 static const struct lc_command {
 	const char *path;
@@ -152,6 +152,71 @@ static void schedule_restart(core_lifecycle *lc, const struct lc_command *cmd, d
 }
 
 /* ---------------------------------------------------------------------------
+ * Boot cause
+ * ------------------------------------------------------------------------- */
+
+static const char *cause_text(core_restart_cause c, bool remote)
+{
+	if (c == CORE_RESTART_FACTORY_RESET)
+		return remote ? "RemoteFactoryReset" : "LocalFactoryReset";
+	return remote ? "RemoteReboot" : "LocalReboot";
+}
+
+/* cause NULL forgets a recorded cause (the restart did not happen). */
+static int record_boot_cause(dm *d, const char *cause, const char *key)
+{
+	dm_origin o = { DM_ORIGIN_INTERNAL, "lifecycle" };
+	dm_txn *t;
+	dm_errinfo err = { 0 };
+	int rc = dm_txn_begin(d, DM_TXN_WRITE, &o, &t);
+	if (rc)
+		return rc;
+	if (cause) {
+		rc = dm_state_put(t, STATE_NS, "cause", cause, strlen(cause), &err);
+		if (!rc)
+			rc = dm_state_put(t, STATE_NS, "command_key", key ? key : "", key ? strlen(key) : 0, &err);
+	} else {
+		rc = dm_state_del(t, STATE_NS, "cause", &err);
+		if (!rc)
+			rc = dm_state_del(t, STATE_NS, "command_key", &err);
+	}
+	if (rc) {
+		dm_txn_abort(t);
+		return rc;
+	}
+	return dm_txn_commit(t, NULL, &err);
+}
+
+/* Read and clear the recorded cause; count the boot. Caller frees. */
+static void take_boot_cause(dm *d, char **cause, char **key)
+{
+	dm_origin o = { DM_ORIGIN_INTERNAL, "lifecycle" };
+	dm_txn *t;
+	dm_errinfo err = { 0 };
+	*cause = *key = NULL;
+	if (dm_txn_begin(d, DM_TXN_WRITE, &o, &t))
+		return;
+	char *count = NULL;
+	unsigned long n = 0;
+	if (!dm_state_get(t, STATE_NS, "count", &count, NULL, &err))
+		n = strtoul(count, NULL, 10);
+	free(count);
+	char buf[24];
+	snprintf(buf, sizeof buf, "%lu", n + 1);
+	dm_state_get(t, STATE_NS, "cause", cause, NULL, &err);
+	dm_state_get(t, STATE_NS, "command_key", key, NULL, &err);
+	if (dm_state_put(t, STATE_NS, "count", buf, strlen(buf), &err) ||
+	    dm_state_del(t, STATE_NS, "cause", &err) || dm_state_del(t, STATE_NS, "command_key", &err) ||
+	    dm_txn_commit(t, NULL, &err)) {
+		if (!err.code)
+			dm_txn_abort(t);
+		CORE_LOG_W("lifecycle", "cannot update the boot record: %s", err.msg);
+		return;
+	}
+	CORE_LOG_D("lifecycle", "boot number %lu", n + 1);
+}
+
+/* ---------------------------------------------------------------------------
  * Command handler
  * ------------------------------------------------------------------------- */
 
@@ -164,6 +229,11 @@ static int on_command(void *ctx, dm_request *req)
 	char msg[160];
 
 	CORE_LOG_I("lifecycle", "%s requested", b->cmd->path);
+	const dm_origin *o = dm_request_origin(req);
+	bool remote = o && (o->kind == DM_ORIGIN_CWMP || o->kind == DM_ORIGIN_USP);
+	int brc = record_boot_cause(lc->d, cause_text(b->cmd->cause, remote), dm_request_command_key(req));
+	if (brc)
+		CORE_LOG_W("lifecycle", "cannot record the boot cause: %s", dm_strerror(brc));
 	if (b->cmd->cause == CORE_RESTART_FACTORY_RESET) {
 		int rc = dm_factory_reset(lc->d, &err);
 		if (rc) {
@@ -175,6 +245,7 @@ static int on_command(void *ctx, dm_request *req)
 	if (hook) {
 		if (hook_spawn(lc, hook, b->cmd->path, b->async ? req : NULL, msg, sizeof msg)) {
 			CORE_LOG_E("lifecycle", "%s: %s", b->cmd->path, msg);
+			record_boot_cause(lc->d, NULL, NULL);
 			dm_request_complete(req, DM_ERR_CMD_FAILED, NULL, 0, msg);
 		} else if (!b->async) {
 			dm_request_complete(req, DM_OK, NULL, 0, NULL);
@@ -236,19 +307,6 @@ void core_lifecycle_free(core_lifecycle *lc)
  * Boot!
  * ------------------------------------------------------------------------- */
 
-static const char *cause_text(core_restart_cause c, bool remote)
-{
-	if (c == CORE_RESTART_FACTORY_RESET)
-		return remote ? "RemoteFactoryReset" : "LocalFactoryReset";
-	return remote ? "RemoteReboot" : "LocalReboot";
-}
-
-void core_lifecycle_note_restart(core_restart_cause cause, bool remote, const char *command_key)
-{
-	setenv(ENV_BOOT_CAUSE, cause_text(cause, remote), 1);
-	setenv(ENV_BOOT_KEY, command_key ? command_key : "", 1);
-}
-
 /* The schema may put Boot! anywhere (TR-181 has it on Device.): find it by name. */
 static const dm_node *find_event(const dm_node *n, const char *name)
 {
@@ -269,7 +327,8 @@ int core_lifecycle_emit_boot(dm *d)
 {
 	const dm_schema *s = dm_get_schema(d);
 	const dm_node *ev = find_event(dm_schema_root(s), "Boot!");
-	const char *cause = getenv(ENV_BOOT_CAUSE), *key = getenv(ENV_BOOT_KEY);
+	char *cause, *key;
+	take_boot_cause(d, &cause, &key);
 	/* Names as TR-181 Device.Boot! declares them; only those the schema has are sent. */
 	const dm_arg known[] = {
 		{ "CommandKey", key ? key : "" },
@@ -282,6 +341,8 @@ int core_lifecycle_emit_boot(dm *d)
 
 	if (!ev) {
 		CORE_LOG_D("lifecycle", "schema has no Boot! event");
+		free(cause);
+		free(key);
 		return CORE_OK;
 	}
 	for (const dm_node *a = dm_node_first_input(ev); a; a = dm_node_next_sibling(a))
@@ -296,8 +357,7 @@ int core_lifecycle_emit_boot(dm *d)
 	} else {
 		CORE_LOG_I("lifecycle", "%s emitted (Cause %s)", dm_node_path(ev), known[1].value);
 	}
-	/* Said once: a later re-exec for another reason must not repeat it. */
-	unsetenv(ENV_BOOT_CAUSE);
-	unsetenv(ENV_BOOT_KEY);
+	free(cause);
+	free(key);
 	return rc;
 }

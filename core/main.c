@@ -32,9 +32,6 @@ typedef struct agent {
 	core_admin *admin;
 	bool stopping;
 	bool restart;
-	core_restart_cause cause;
-	bool remote;
-	char *command_key;
 } agent;
 
 /* ---------------------------------------------------------------------------
@@ -119,11 +116,10 @@ static void on_restart(void *ctx, core_restart_cause cause, bool remote, const c
 
 	if (a->stopping)
 		return;
-	CORE_LOG_I("main", "restarting in place");
+	CORE_LOG_I("main", "restarting in place (%s%s, command key \"%s\")",
+		   remote ? "remote " : "local ", cause == CORE_RESTART_FACTORY_RESET ? "factory reset" : "reboot",
+		   command_key ? command_key : "");
 	a->restart = true;
-	a->cause = cause;
-	a->remote = remote;
-	a->command_key = command_key ? strdup(command_key) : NULL;
 	agent_stop(a, RESTART_DRAIN_MS);
 }
 
@@ -161,7 +157,6 @@ static void restore_process_name(const char *argv0)
  * manager sees no exit, and the new process emits Boot! with the cause. */
 static int reexec(agent *a)
 {
-	core_lifecycle_note_restart(a->cause, a->remote, a->command_key);
 	execv("/proc/self/exe", a->argv);
 	CORE_LOG_E("main", "cannot re-execute /proc/self/exe: %s", strerror(errno));
 	return EXIT_STARTUP;
@@ -262,7 +257,6 @@ int main(int argc, char **argv)
 	code = a.restart ? reexec(&a) : EXIT_CLEAN;
 	if (!a.restart)
 		CORE_LOG_I("main", "stopped");
-	free(a.command_key);
 	core_config_free(&a.cfg);
 	return code;
 }

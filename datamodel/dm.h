@@ -342,6 +342,27 @@ int dm_add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_errinfo
 int dm_delete(dm_txn *t, const char *obj_path, dm_errinfo *err);
 
 /* ---------------------------------------------------------------------------
+ * Agent state: small persistent records of the front ends and mapping (boot
+ * cause, pending CWMP events, notification baselines, transfer results). They
+ * live in the same store and transactions as the data model, so a record and
+ * the data change it belongs to commit together. Keys are grouped in
+ * namespaces ("boot", "cwmp.events"); neither may contain a NUL. Agent state
+ * survives a factory reset: its owners decide what a reset clears.
+ * ------------------------------------------------------------------------- */
+
+/* Read a record; DM_ERR_NOT_INSTANTIATED when absent. *value is malloc'd and
+ * NUL-terminated (the terminator is not counted in *len; len may be NULL). */
+int dm_state_get(dm_txn *t, const char *ns, const char *key, char **value, size_t *len, dm_errinfo *err);
+/* Create or replace a record (write transaction). */
+int dm_state_put(dm_txn *t, const char *ns, const char *key, const void *value, size_t len,
+		 dm_errinfo *err);
+/* Remove a record; removing an absent one is not an error. */
+int dm_state_del(dm_txn *t, const char *ns, const char *key, dm_errinfo *err);
+/* Visit a namespace's records in key order; return non-zero from cb to stop. */
+typedef int (*dm_state_cb)(void *ctx, const char *key, const void *value, size_t len);
+int dm_state_each(dm_txn *t, const char *ns, dm_state_cb cb, void *ctx);
+
+/* ---------------------------------------------------------------------------
  * Change feed
  * ------------------------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
  *            next instance number; never decreases, survives factory reset.
  *   meta     "format" -> STORE_FORMAT, "model" -> model name, "txn" -> uint64
  *   requests key = uint64 big-endian request id -> serialised async request
+ *   state    key = "namespace\0key" -> agent state record (see dm_state_get)
  */
 #ifndef DUET_DM_ENGINE_H
 #define DUET_DM_ENGINE_H
@@ -45,7 +46,7 @@ typedef struct dm_cmd_entry {
 struct dm {
 	dm_schema *schema;
 	MDB_env *env;
-	MDB_dbi dbi_tree, dbi_next, dbi_meta, dbi_req;
+	MDB_dbi dbi_tree, dbi_next, dbi_meta, dbi_req, dbi_state;
 	int lock_fd;
 	bool read_only;
 	bool writer_open;        /* one write transaction at a time */

@@ -171,9 +171,9 @@ static int check_or_init_meta(dm *d, dm_errinfo *err, bool *fresh)
 		*fresh = false;
 	}
 	d->dbi_meta = meta;
-	const char *names[] = {"tree", "next", "requests"};
-	MDB_dbi *dbis[] = {&d->dbi_tree, &d->dbi_next, &d->dbi_req};
-	for (int i = 0; i < 3; i++) {
+	const char *names[] = {"tree", "next", "requests", "state"};
+	MDB_dbi *dbis[] = {&d->dbi_tree, &d->dbi_next, &d->dbi_req, &d->dbi_state};
+	for (int i = 0; i < 4; i++) {
 		rc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
 		if (rc) {
 			mdb_txn_abort(txn);

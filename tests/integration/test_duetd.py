@@ -200,6 +200,21 @@ class Lifecycle(unittest.TestCase):
         self.assertGreater(after, inst, "instance number reused after factory reset")
         b.close()
 
+    def test_reboot_hook_runs_instead_of_a_restart(self):
+        marker = os.path.join(self.agent.tmp, "rebooted")
+        self.agent.extra = ["--reboot-hook", "echo platform-reboot > '%s'" % marker]
+        self.agent.start()
+        a = self.agent.admin()
+        a.request("operate", "Device.Reboot()")
+        deadline = time.time() + 10
+        while time.time() < deadline and not os.path.exists(marker):
+            time.sleep(0.02)
+        with open(marker) as f:
+            self.assertEqual(f.read(), "platform-reboot\n")
+        self.assertEqual(a.request("ping"), [])  # still the same process
+        a.close()
+        self.assertEqual(self.agent.read_log().count("ready in"), 1)
+
     def test_busy_store_is_refused(self):
         self.agent.start()
         second = Agent(state=self.agent.state)

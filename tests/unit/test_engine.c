@@ -644,6 +644,61 @@ static void test_instances_in_numeric_order(void **state)
 	assert_value(f->d, "Device.Thing.1.PartNumberOfEntries", "11");
 }
 
+/* ---- agent state ------------------------------------------------------------ */
+
+static int list_state(void *ctx, const char *key, const void *value, size_t len)
+{
+	char *out = ctx;
+	snprintf(out + strlen(out), 128 - strlen(out), "%s=%.*s;", key, (int)len, (const char *)value);
+	return 0;
+}
+
+static void test_agent_state(void **state)
+{
+	fixture *f = *state;
+	dm_origin o = {DM_ORIGIN_INTERNAL, "test"};
+	dm_errinfo err = {0};
+	dm_txn *t;
+	char *v = NULL;
+	size_t len;
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_WRITE, &o, &t), DM_OK);
+	assert_int_equal(dm_state_put(t, "cwmp.events", "1", "1 BOOT", 6, &err), DM_OK);
+	assert_int_equal(dm_state_put(t, "cwmp.events", "2", "M Reboot", 8, &err), DM_OK);
+	assert_int_equal(dm_state_put(t, "cwmp", "other", "x", 1, &err), DM_OK);
+	assert_int_equal(dm_set(t, "Device.Info.Level", "9", &err), DM_OK);
+	dm_txn_abort(t); /* record and data change go together */
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_READ, NULL, &t), DM_OK);
+	assert_int_equal(dm_state_get(t, "cwmp.events", "1", &v, &len, &err), DM_ERR_NOT_INSTANTIATED);
+	dm_txn_abort(t);
+
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_WRITE, &o, &t), DM_OK);
+	assert_int_equal(dm_state_put(t, "cwmp.events", "1", "1 BOOT", 6, &err), DM_OK);
+	assert_int_equal(dm_state_put(t, "cwmp.events", "2", "M Reboot", 8, &err), DM_OK);
+	assert_int_equal(dm_state_put(t, "cwmp", "other", "x", 1, &err), DM_OK);
+	assert_int_equal(dm_txn_commit(t, NULL, &err), DM_OK);
+	assert_int_equal(dm_factory_reset(f->d, &err), DM_OK);
+	reopen(f);
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_READ, NULL, &t), DM_OK);
+	assert_int_equal(dm_state_get(t, "cwmp.events", "2", &v, &len, &err), DM_OK);
+	assert_string_equal(v, "M Reboot");
+	assert_int_equal(len, 8);
+	free(v);
+	char listed[128] = "";
+	assert_int_equal(dm_state_each(t, "cwmp.events", list_state, listed), DM_OK);
+	assert_string_equal(listed, "1=1 BOOT;2=M Reboot;"); /* not the "cwmp" namespace */
+	assert_int_equal(dm_state_put(t, "cwmp", "x", "y", 1, &err), DM_ERR_TXN_STATE); /* read txn */
+	dm_txn_abort(t);
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_WRITE, &o, &t), DM_OK);
+	assert_int_equal(dm_state_del(t, "cwmp.events", "1", &err), DM_OK);
+	assert_int_equal(dm_state_del(t, "cwmp.events", "9", &err), DM_OK);
+	assert_int_equal(dm_txn_commit(t, NULL, &err), DM_OK);
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_READ, NULL, &t), DM_OK);
+	listed[0] = 0;
+	assert_int_equal(dm_state_each(t, "cwmp.events", list_state, listed), DM_OK);
+	assert_string_equal(listed, "2=M Reboot;");
+	dm_txn_abort(t);
+}
+
 /* ---- defaults file rules -------------------------------------------------------- */
 
 static void test_defaults_bad_lines(void **state)
@@ -830,6 +885,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_store_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_state, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	dm_schema_free(mini);
