@@ -39,6 +39,7 @@
  * Error positions in messages are 0-based byte offsets into the input.
  */
 #include "path.h"
+#include "chars.h"
 #include "schema.h"
 
 #include <stdio.h>
@@ -78,11 +79,6 @@ static bool is_alpha(char c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static bool is_name_start(char c)
 {
 	return is_alpha(c) || c == '_';
@@ -90,29 +86,18 @@ static bool is_name_start(char c)
 
 static bool is_name_char(char c)
 {
-	return is_alpha(c) || is_digit(c) || c == '_' || c == '-';
+	return is_alpha(c) || dm_is_digit(c) || c == '_' || c == '-';
 }
 
 static bool is_bare_value_char(char c)
 {
-	return is_alpha(c) || is_digit(c) || c == '_' || c == '+' || c == '-' || c == '.' ||
+	return is_alpha(c) || dm_is_digit(c) || c == '_' || c == '+' || c == '-' || c == '.' ||
 	       c == ':';
 }
 
 static bool is_instance_start(char c)
 {
-	return is_digit(c) || c == '*' || c == '[';
-}
-
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return dm_is_digit(c) || c == '*' || c == '[';
 }
 
 /* Report a syntax error at offset at (never beyond the terminating NUL). */
@@ -197,7 +182,7 @@ static int scan_posnum(parser *p, uint32_t *out, const char *what)
 
 	if (p->in[at] < '1' || p->in[at] > '9')
 		return fail(p, at, what);
-	while (is_digit(p->in[p->pos])) {
+	while (dm_is_digit(p->in[p->pos])) {
 		v = v * 10 + (uint64_t)(p->in[p->pos] - '0');
 		if (v > UINT32_MAX)
 			return fail(p, at, "number larger than 4294967295");
@@ -307,8 +292,8 @@ static int scan_quoted(parser *p, dm_cond *c)
 		if (ch == '"')
 			break;
 		if (ch == '%') {
-			int hi = hex_value(p->in[p->pos + 1]);
-			int lo = hi < 0 ? -1 : hex_value(p->in[p->pos + 2]);
+			int hi = dm_hex_value(p->in[p->pos + 1]);
+			int lo = hi < 0 ? -1 : dm_hex_value(p->in[p->pos + 2]);
 
 			if (lo < 0)
 				return fail(p, p->pos, "expected a percent escape %HH");
@@ -420,7 +405,7 @@ static int parse_instance_id(parser *p, dm_seg *seg)
 {
 	char c = p->in[p->pos];
 
-	if (is_digit(c)) {
+	if (dm_is_digit(c)) {
 		seg->kind = DM_SEG_INSTANCE;
 		return scan_posnum(p, &seg->inst, "expected an instance number (from 1, no leading zeros)");
 	}

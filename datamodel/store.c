@@ -5,6 +5,7 @@
  * live elsewhere (resolve.c, types.c, txn.c).
  */
 #include "engine.h"
+#include "chars.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +19,6 @@
 #define DEFAULT_MAP_SIZE ((size_t)256 << 20)
 
 unsigned store_fault_countdown;
-
-static bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
 
 /*
  * Order keys as strings, except that an instance number (a digit run right
@@ -44,13 +40,13 @@ static int store_key_cmp(const MDB_val *a, const MDB_val *b)
 	if (i == lim)
 		return n == m ? 0 : (n < m ? -1 : 1);
 	size_t j = i;
-	while (j > 0 && is_digit(p[j - 1]))
+	while (j > 0 && dm_is_digit(p[j - 1]))
 		j--;
-	if (j > 0 && p[j - 1] == '.' && is_digit(p[j]) && is_digit(q[j])) {
+	if (j > 0 && p[j - 1] == '.' && dm_is_digit(p[j]) && dm_is_digit(q[j])) {
 		size_t ri = j, rj = j;
-		while (ri < n && is_digit(p[ri]))
+		while (ri < n && dm_is_digit(p[ri]))
 			ri++;
-		while (rj < m && is_digit(q[rj]))
+		while (rj < m && dm_is_digit(q[rj]))
 			rj++;
 		if (ri != rj)
 			return ri < rj ? -1 : 1;
@@ -380,9 +376,9 @@ static bool instance_after(const MDB_val *k, size_t len, uint32_t *inst)
 {
 	const char *p = (const char *)k->mv_data + len, *end = (const char *)k->mv_data + k->mv_size;
 	uint64_t n = 0;
-	if (p >= end || !is_digit((unsigned char)*p))
+	if (p >= end || !dm_is_digit((unsigned char)*p))
 		return false;
-	while (p < end && is_digit((unsigned char)*p)) {
+	while (p < end && dm_is_digit((unsigned char)*p)) {
 		n = n * 10 + (uint64_t)(*p - '0');
 		if (n > UINT32_MAX)
 			return false;

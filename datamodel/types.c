@@ -6,6 +6,7 @@
  * suitable object is decided by the store, not here.
  */
 #include "pattern.h"
+#include "chars.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -69,11 +70,6 @@ static int give(char *s, char **canon, dm_errinfo *err)
 		return nomem(err);
 	*canon = s;
 	return DM_OK;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
 }
 
 static bool is_space(char c)
@@ -169,9 +165,9 @@ static bool parse_integer(const char *v, integer *n, bool *overflow)
 	*overflow = false;
 	if (*p == '+' || *p == '-')
 		n->neg = *p++ == '-';
-	if (!is_digit(*p))
+	if (!dm_is_digit(*p))
 		return false;
-	for (; is_digit(*p); p++) {
+	for (; dm_is_digit(*p); p++) {
 		unsigned d = (unsigned)(*p - '0');
 		if (n->mag > (UINT64_MAX - d) / 10)
 			*overflow = true;
@@ -319,11 +315,11 @@ static int check_decimal(const dm_facets *f, const char *v, char **canon, dm_err
 
 	if (*p == '+' || *p == '-')
 		neg = *p++ == '-';
-	for (ip = p; is_digit(*p); p++)
+	for (ip = p; dm_is_digit(*p); p++)
 		;
 	il = (size_t)(p - ip);
 	if (*p == '.') {
-		for (fp = ++p; is_digit(*p); p++)
+		for (fp = ++p; dm_is_digit(*p); p++)
 			;
 		fl = (size_t)(p - fp);
 	}
@@ -422,7 +418,7 @@ static int check_string(const dm_facets *f, const char *v, char **canon, dm_erri
 
 static bool is_base64_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '+' ||
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || dm_is_digit(c) || c == '+' ||
 	       c == '/';
 }
 
@@ -456,17 +452,6 @@ static int check_base64(const dm_facets *f, const char *v, char **canon, dm_erri
 	return give(strdup(v), canon, err);
 }
 
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int check_hexbinary(const dm_facets *f, const char *v, char **canon, dm_errinfo *err)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -475,7 +460,7 @@ static int check_hexbinary(const dm_facets *f, const char *v, char **canon, dm_e
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
-		if (hex_value(v[i]) < 0)
+		if (dm_hex_value(v[i]) < 0)
 			return dm_err_set(err, INVALID, DM_REASON_TYPE, NULL,
 					  "not valid hexBinary: bad character 0x%02x at offset %zu",
 					  (unsigned char)v[i], i);
@@ -489,7 +474,7 @@ static int check_hexbinary(const dm_facets *f, const char *v, char **canon, dm_e
 	if (!c)
 		return nomem(err);
 	for (size_t i = 0; i <= n; i++)
-		c[i] = i < n ? digits[hex_value(v[i])] : '\0';
+		c[i] = i < n ? digits[dm_hex_value(v[i])] : '\0';
 	*canon = c;
 	return DM_OK;
 }
@@ -509,7 +494,7 @@ static bool fixed_digits(const char **p, int n, int *out)
 {
 	*out = 0;
 	for (int i = 0; i < n; i++, (*p)++) {
-		if (!is_digit(**p))
+		if (!dm_is_digit(**p))
 			return false;
 		*out = *out * 10 + (**p - '0');
 	}
@@ -549,9 +534,9 @@ static const char *parse_datetime(const char *v, datetime *t)
 	    !expect(&p, ':') || !fixed_digits(&p, 2, &t->sec))
 		return "expected YYYY-MM-DDThh:mm:ss[.ffffff][Z|(+|-)hh:mm]";
 	if (*p == '.') {
-		if (!is_digit(*++p))
+		if (!dm_is_digit(*++p))
 			return "empty fraction of a second";
-		for (; is_digit(*p); p++)
+		for (; dm_is_digit(*p); p++)
 			if (nf < 6)
 				t->frac[nf++] = *p;
 	}
