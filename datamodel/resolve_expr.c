@@ -170,14 +170,15 @@ static int walk_params(rctx *r, const dm_node *obj, size_t len)
 		size_t nl = strlen(c->name), l = len;
 		if ((rc = append(r, &l, c->name, nl, false)))
 			break;
-		const stored_param *s = NULL;
-		if (!c->u.param.hidden && !c->u.param.counts_table && !provider_of(r->t->d, c))
-			s = find_stored(r, frame, c->name, nl);
 		const char *v;
 		size_t vl;
-		if (s) {
-			v = s->val;
-			vl = s->val_len;
+		if (!c->u.param.hidden && !c->u.param.counts_table && !provider_of(r->t->d, c)) {
+			/* the frame holds every stored value: absent means default */
+			const stored_param *s = find_stored(r, frame, c->name, nl);
+			v = s ? s->val : c->u.param.default_value;
+			if (!v)
+				v = dm_type_zero(c->u.param.facets.base);
+			vl = s ? s->val_len : strlen(v);
 		} else if (resolve_param_value(r->t, c, r->path, l, r->vbuf, sizeof r->vbuf, &v, &vl)) {
 			v = "";
 			vl = 0;

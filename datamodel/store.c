@@ -33,10 +33,21 @@ static int store_key_cmp(const MDB_val *a, const MDB_val *b)
 	const unsigned char *p = a->mv_data, *q = b->mv_data;
 	size_t n = a->mv_size, m = b->mv_size, lim = n < m ? n : m, i = 0;
 
-	while (i + 8 <= lim && memcmp(p + i, q + i, 8) == 0)
+	/* first difference, 8 bytes at a time (little-endian: the lowest set
+	 * bit of the XOR is the first differing byte) */
+	while (i + 8 <= lim) {
+		uint64_t x, y;
+		memcpy(&x, p + i, 8);
+		memcpy(&y, q + i, 8);
+		if (x != y) {
+			i += (size_t)__builtin_ctzll(x ^ y) / 8;
+			goto found;
+		}
 		i += 8;
+	}
 	while (i < lim && p[i] == q[i])
 		i++;
+found:
 	if (i == lim)
 		return n == m ? 0 : (n < m ? -1 : 1);
 	size_t j = i;
