@@ -73,7 +73,7 @@ test: all $(UNIT_BINS)
 	@SHARED=$(SHARED) BUILD=$(BUILD) sh tests/run.sh
 
 bench: all $(BUILD)/duetbench
-	@SHARED=$(SHARED) $(BUILD)/duetbench
+	@SHARED=$(SHARED) BUILD=$(BUILD) $(BUILD)/duetbench
 
 clean:
 	rm -rf $(BUILD)
