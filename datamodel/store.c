@@ -102,6 +102,15 @@ static int lock_state_dir(dm *d, dm_errinfo *err)
 	return DM_OK;
 }
 
+/* "Device:2.18" and "Device:2.19" share the major model "Device:2". */
+static bool same_major(const char *stored, size_t len, const char *model)
+{
+	const char *dot = memchr(stored, '.', len);
+	size_t major = dot ? (size_t)(dot - stored) : len;
+	return strlen(model) > major && strncmp(stored, model, major) == 0 &&
+	       (model[major] == '.' || model[major] == 0);
+}
+
 /* A store is ours when its meta database carries our format tag and the same
  * model; an empty environment is initialised. Anything else is refused: the
  * caller must never silently reset somebody's data. */
@@ -170,10 +179,22 @@ static int check_or_init_meta(dm *d, dm_errinfo *err, bool *fresh)
 		MDB_val mk = {5, "model"}, mv;
 		if (mdb_get(txn, meta, &mk, &mv) == 0 &&
 		    (mv.mv_size != strlen(model) || memcmp(mv.mv_data, model, mv.mv_size))) {
-			mdb_txn_abort(txn);
-			return dm_err_set(err, DM_ERR_CORRUPT_STORE, 0, NULL,
-					  "%s: store holds model %.*s, schema is %s", d->state_dir,
-					  (int)mv.mv_size, (const char *)mv.mv_data, model);
+			/* A newer (or older) minor version of the same root model is a
+			 * firmware upgrade: the store carries over, parameters the new
+			 * schema lacks are simply not seen. Another model is refused. */
+			if (!same_major(mv.mv_data, mv.mv_size, model)) {
+				mdb_txn_abort(txn);
+				return dm_err_set(err, DM_ERR_CORRUPT_STORE, 0, NULL,
+						  "%s: store holds model %.*s, schema is %s", d->state_dir,
+						  (int)mv.mv_size, (const char *)mv.mv_data, model);
+			}
+			dm_warn(d, "%s: store of model %.*s opened with schema %s", d->state_dir,
+				(int)mv.mv_size, (const char *)mv.mv_data, model);
+			MDB_val nv = {strlen(model), (void *)model};
+			if (!d->read_only && (rc = mdb_put(txn, meta, &mk, &nv, 0))) {
+				mdb_txn_abort(txn);
+				return store_lmdb_err(rc, err, "update model");
+			}
 		}
 		*fresh = false;
 	}

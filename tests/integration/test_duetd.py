@@ -299,21 +299,27 @@ class SchemaStats(unittest.TestCase):
         self.assertTrue(m, p.stdout)
         self.assertGreater(int(m.group(2)), 500)
 
-    def test_agent_runs_on_the_official_usp_file(self):
-        path = os.path.join(SHARED, "bbf", "tr-181-2-19-1-usp-full.xml")
+    def run_on_official(self, name, table):
+        path = os.path.join(SHARED, "bbf", name)
         if not os.path.exists(path):
             self.skipTest("%s not present" % path)
         agent = Agent(schema=path, defaults="/dev/null")
         try:
             agent.start()
             a = agent.admin()
-            rows = a.request("add", "Device.IP.Interface.")
-            self.assertEqual(rows[0][1], "Device.IP.Interface.1.")
-            a.request("set", "Device.IP.Interface.1.Enable", "1")
-            self.assertEqual(a.value("Device.IP.Interface.1.Enable"), "true")
+            rows = a.request("add", table)
+            self.assertEqual(rows[0][1], table + "1.")
+            a.request("set", table + "1.Enable", "1")
+            self.assertEqual(a.value(table + "1.Enable"), "true")
             a.close()
         finally:
             agent.cleanup()
+
+    def test_agent_runs_on_the_official_usp_file(self):
+        self.run_on_official("tr-181-2-19-1-usp-full.xml", "Device.IP.Interface.")
+
+    def test_agent_runs_on_the_official_cwmp_file(self):
+        self.run_on_official("tr-181-2-19-1-cwmp-full.xml", "Device.USPAgent.Controller.")
 
 
 if __name__ == "__main__":

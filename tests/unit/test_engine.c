@@ -742,6 +742,28 @@ static void test_foreign_store_refused(void **state)
 	assert_int_equal(dm_open(mini, &o, &other, &err), DM_ERR_STORE_BUSY);
 	dm_close(f->d);
 	f->d = NULL;
+	/* another minor version of the model is an upgrade and carries over;
+	 * a store made for another model is refused */
+	char other_schema[400], cmd[900];
+	snprintf(other_schema, sizeof other_schema, "%s/other.xml", f->dir);
+	snprintf(cmd, sizeof cmd, "sed 's/Device:2.19/Device:2.20/' tests/data/mini.xml > '%s'", other_schema);
+	assert_int_equal(system(cmd), 0);
+	dm_schema *newer;
+	assert_int_equal(dm_schema_load(other_schema, &newer, &err), DM_OK);
+	warnings = 0;
+	o.warn = count_warning;
+	assert_int_equal(dm_open(newer, &o, &other, &err), DM_OK);
+	assert_int_equal(warnings, 1);
+	assert_value(other, "Device.Info.Serial", "SN0001");
+	dm_close(other);
+	dm_schema_free(newer);
+	snprintf(cmd, sizeof cmd, "sed 's/Device:2.19/Gateway:1.0/' tests/data/mini.xml > '%s'", other_schema);
+	assert_int_equal(system(cmd), 0);
+	dm_schema *foreign;
+	assert_int_equal(dm_schema_load(other_schema, &foreign, &err), DM_OK);
+	assert_int_equal(dm_open(foreign, &o, &other, &err), DM_ERR_CORRUPT_STORE);
+	assert_non_null(strstr(err.msg, "Device:2.20"));
+	dm_schema_free(foreign);
 	char path[400];
 	snprintf(path, sizeof path, "%s/data.mdb", f->dir);
 	write_file(path, "this is not a database, and must not be reset\n");
