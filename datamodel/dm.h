@@ -171,6 +171,24 @@ const dm_node *dm_node_first_input(const dm_node *n);
 const dm_node *dm_node_first_output(const dm_node *n);
 /* Arguments: mandatory flag. */
 bool dm_node_is_mandatory(const dm_node *n);
+/* Objects: instance limits (max UINT32_MAX = unbounded). */
+uint32_t dm_node_min_entries(const dm_node *n);
+uint32_t dm_node_max_entries(const dm_node *n);
+/* Tables: number of uniqueKey sets, and set i (its parameters in order). */
+unsigned dm_node_unique_key_count(const dm_node *n);
+int dm_node_unique_key(const dm_node *n, unsigned i, bool *functional, const dm_node *const **params,
+		       unsigned *n_params);
+/* Parameters: hidden/secured values read as "" (passwords). */
+bool dm_node_is_hidden(const dm_node *n);
+/* Parameters: CWMP forcedInform flag. */
+bool dm_node_forced_inform(const dm_node *n);
+typedef enum dm_active_notify {
+	DM_NOTIFY_NORMAL,  /* may be set to active */
+	DM_NOTIFY_CAN_DENY, /* the device may refuse active notification */
+	DM_NOTIFY_FORCED,   /* always active */
+} dm_active_notify;
+dm_active_notify dm_node_active_notify(const dm_node *n);
+
 /* Text name of a type ("unsignedInt"). */
 const char *dm_type_name(dm_type t);
 

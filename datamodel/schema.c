@@ -276,3 +276,50 @@ bool dm_node_is_mandatory(const dm_node *n)
 {
 	return is_kind(n, DM_NODE_PARAM) && n->u.param.mandatory;
 }
+
+uint32_t dm_node_min_entries(const dm_node *n)
+{
+	return is_kind(n, DM_NODE_OBJECT) ? n->u.obj.min_entries : 0;
+}
+
+uint32_t dm_node_max_entries(const dm_node *n)
+{
+	return is_kind(n, DM_NODE_OBJECT) ? n->u.obj.max_entries : 0;
+}
+
+unsigned dm_node_unique_key_count(const dm_node *n)
+{
+	return is_kind(n, DM_NODE_OBJECT) ? n->u.obj.n_keys : 0;
+}
+
+int dm_node_unique_key(const dm_node *n, unsigned i, bool *functional, const dm_node *const **params,
+		       unsigned *n_params)
+{
+	if (i >= dm_node_unique_key_count(n))
+		return DM_ERR_NOT_IN_SCHEMA;
+	const dm_unique_key *k = &n->u.obj.keys[i];
+	if (functional)
+		*functional = k->functional;
+	*params = (const dm_node *const *)k->params;
+	*n_params = k->n_params;
+	return DM_OK;
+}
+
+bool dm_node_is_hidden(const dm_node *n)
+{
+	return is_kind(n, DM_NODE_PARAM) && n->u.param.hidden;
+}
+
+bool dm_node_forced_inform(const dm_node *n)
+{
+	return is_kind(n, DM_NODE_PARAM) && n->u.param.forced_inform;
+}
+
+dm_active_notify dm_node_active_notify(const dm_node *n)
+{
+	if (!is_kind(n, DM_NODE_PARAM))
+		return DM_NOTIFY_NORMAL;
+	if (n->u.param.active_notify_forced)
+		return DM_NOTIFY_FORCED;
+	return n->u.param.active_notify_denied ? DM_NOTIFY_CAN_DENY : DM_NOTIFY_NORMAL;
+}

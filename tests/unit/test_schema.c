@@ -766,6 +766,28 @@ static void test_usp_commands_events(void **state)
 }
 
 /* Every indexed node is found by its path and by name from its parent. */
+static void test_usp_table_accessors(void **state)
+{
+	dm_schema *s = usp(state);
+	const dm_node *ctl = find(s, "Device.LocalAgent.Controller.{i}.");
+	assert_int_equal(dm_node_min_entries(ctl), 0);
+	assert_int_equal(dm_node_max_entries(ctl), UINT32_MAX);
+	assert_true(dm_node_unique_key_count(ctl) >= 2);
+	bool functional = false, saw_endpoint = false;
+	const dm_node *const *params;
+	unsigned n;
+	for (unsigned i = 0; i < dm_node_unique_key_count(ctl); i++) {
+		assert_int_equal(dm_node_unique_key(ctl, i, &functional, &params, &n), DM_OK);
+		if (n == 1 && !strcmp(dm_node_name(params[0]), "EndpointID"))
+			saw_endpoint = functional;
+	}
+	assert_true(saw_endpoint);
+	assert_int_equal(dm_node_unique_key(ctl, 99, &functional, &params, &n), DM_ERR_NOT_IN_SCHEMA);
+	assert_true(dm_node_is_hidden(find(s, "Device.Cellular.AccessPoint.{i}.Password")));
+	assert_false(dm_node_is_hidden(find(s, "Device.Cellular.AccessPoint.{i}.Enable")));
+	assert_int_equal(dm_node_max_entries(find(s, "Device.DeviceInfo.")), 1);
+}
+
 static void test_usp_index_consistent(void **state)
 {
 	dm_schema *s = usp(state);
@@ -838,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_usp_types),
 		cmocka_unit_test(test_usp_commands_events),
 		cmocka_unit_test(test_usp_index_consistent),
+		cmocka_unit_test(test_usp_table_accessors),
 		cmocka_unit_test(test_defaults_are_valid),
 	};
 
