@@ -337,6 +337,10 @@ int dm_resolve(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsign
 int dm_get_value(dm *d, dm_txn *t, const char *path, char **value, dm_errinfo *err);
 /* Same into a caller buffer (truncation gives DM_ERR_NOMEM); the fast path. */
 int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err);
+/* Hidden (secured) parameters, passwords, read as "" everywhere a manager
+ * can see them: in every read above and in the change feed. The agent's own
+ * clients (the ACS session, the MQTT client) read the real value here. */
+int dm_get_secret_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err);
 
 /* Instance numbers of a table instance path ("Device.IP.Interface."), ascending. */
 int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_t *n, dm_errinfo *err);

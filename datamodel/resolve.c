@@ -239,7 +239,18 @@ int resolve_concrete(dm_txn *t, dm_grammar g, const char *path, bool allow_table
 	return concrete_walk(t, path, allow_table, true, out, err);
 }
 
-int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
+static int copy_out(const char *path, const char *v, size_t vl, char *buf, size_t bufsz, dm_errinfo *err)
+{
+	if (vl >= bufsz)
+		return dm_err_set(err, DM_ERR_NOMEM, 0, path, "value longer than the buffer");
+	memcpy(buf, v, vl);
+	buf[vl] = 0;
+	return DM_OK;
+}
+
+/* reveal: hidden parameters give their stored value instead of "". */
+static int get_value(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, bool reveal,
+		     dm_errinfo *err)
 {
 	dm_txn own_txn, *own = NULL;
 	int rc;
@@ -256,41 +267,42 @@ int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz
 		rc = dm_err_set(err, DM_ERR_NOT_READABLE, 0, path, "%s is not a parameter", path);
 		goto out;
 	}
-	const char *v;
-	size_t vl;
+	const dm_node *p = tg.node;
+	bool stored_kind = !provider_of(d, p) && !p->u.param.counts_table && (reveal || !p->u.param.hidden);
 	MDB_val mv;
 	/* A stored value proves its instances exist: the common case costs one
 	 * lookup. Otherwise check the instances before answering a default. */
-	if (!provider_of(d, tg.node) && !tg.node->u.param.counts_table && !tg.node->u.param.hidden &&
-	    store_get(t, tg.path, tg.len, &mv) == 0) {
-		v = mv.mv_data;
-		vl = mv.mv_size;
-	} else {
-		if ((rc = concrete_walk(t, path, false, true, &tg, err)))
-			goto out;
-		char tmp[VALUE_BUF];
-		if ((rc = resolve_param_value(t, tg.node, tg.path, tg.len, tmp, sizeof tmp, &v, &vl))) {
-			dm_err_set(err, rc, 0, path, "provider failed to read %s", path);
-			goto out;
-		}
-		if (vl >= bufsz) {
-			rc = dm_err_set(err, DM_ERR_NOMEM, 0, path, "value longer than the buffer");
-			goto out;
-		}
-		memcpy(buf, v, vl);
-		buf[vl] = 0;
+	if (stored_kind && store_get(t, tg.path, tg.len, &mv) == 0) {
+		rc = copy_out(path, mv.mv_data, mv.mv_size, buf, bufsz, err);
 		goto out;
 	}
-	if (vl >= bufsz) {
-		rc = dm_err_set(err, DM_ERR_NOMEM, 0, path, "value longer than the buffer");
+	if ((rc = concrete_walk(t, path, false, true, &tg, err)))
+		goto out;
+	const char *v;
+	size_t vl;
+	char tmp[VALUE_BUF];
+	if (stored_kind) {
+		v = p->u.param.default_value ? p->u.param.default_value : dm_type_zero(p->u.param.facets.base);
+		vl = strlen(v);
+	} else if ((rc = resolve_param_value(t, p, tg.path, tg.len, tmp, sizeof tmp, &v, &vl))) {
+		dm_err_set(err, rc, 0, path, "provider failed to read %s", path);
 		goto out;
 	}
-	memcpy(buf, v, vl);
-	buf[vl] = 0;
+	rc = copy_out(path, v, vl, buf, bufsz, err);
 out:
 	if (own)
 		txn_read_inplace_end(own);
 	return rc;
+}
+
+int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
+{
+	return get_value(d, t, path, buf, bufsz, false, err);
+}
+
+int dm_get_secret_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
+{
+	return get_value(d, t, path, buf, bufsz, true, err);
 }
 
 int dm_get_value(dm *d, dm_txn *t, const char *path, char **value, dm_errinfo *err)

@@ -109,7 +109,8 @@ int dm_set(dm_txn *t, const char *path, const char *value, dm_errinfo *err)
 	if (!rc && changed && in_unique_key(tg.node))
 		rc = txn_touch(t, tg.path, parent_len(tg.path, tg.len));
 	if (!rc && changed)
-		rc = txn_record(t, DM_CHANGE_VALUE, tg.path, oldcopy, canon);
+		rc = txn_record(t, DM_CHANGE_VALUE, tg.path, tg.node->u.param.hidden ? "" : oldcopy,
+				tg.node->u.param.hidden ? "" : canon);
 	free(oldcopy);
 	free(canon);
 	return rc;

@@ -56,6 +56,11 @@ static int open_engine(fixture *f, size_t map_size, dm_errinfo *err)
 	return dm_open(mini, &o, &f->d, err);
 }
 
+static void record_secret(void *ctx, const dm_change *c)
+{
+	snprintf(ctx, 64, "%s:%s>%s", c->path, c->old_value, c->new_value);
+}
+
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof *f);
@@ -145,6 +150,25 @@ static void test_defaults_applied(void **state)
 	assert_value(f->d, "Device.Slot.1.Size", "4"); /* instance created by naming it */
 	assert_value(f->d, "Device.SlotNumberOfEntries", "1");
 	assert_int_equal(warnings, 0);
+}
+
+/* Secrets are "" for readers and in the change feed, real for the agent. */
+static void test_hidden_values(void **state)
+{
+	fixture *f = *state;
+	dm_errinfo err = {0};
+	char last[64] = "";
+	dm_sub *sub;
+	assert_int_equal(dm_subscribe(f->d, record_secret, last, &sub), DM_OK);
+	assert_int_equal(write_one(f->d, DM_ORIGIN_CWMP, "set", "Device.Info.Secret", "s3cret", &err), DM_OK);
+	dm_unsubscribe(f->d, sub);
+	assert_string_equal(last, "Device.Info.Secret:>");
+	assert_value(f->d, "Device.Info.Secret", "");
+	char buf[64];
+	assert_int_equal(dm_get_secret_buf(f->d, NULL, "Device.Info.Secret", buf, sizeof buf, &err), DM_OK);
+	assert_string_equal(buf, "s3cret");
+	assert_int_equal(dm_get_secret_buf(f->d, NULL, "Device.Info.Name", buf, sizeof buf, &err), DM_OK);
+	assert_string_equal(buf, "my box");
 }
 
 static void test_read_errors(void **state)
@@ -891,6 +915,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instance_numbers_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_and_min_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_keys, setup, teardown),
