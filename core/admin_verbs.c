@@ -252,6 +252,21 @@ static int verb_schema(verb_call *c)
 		n = obj ? dm_schema_find(c->schema, obj) : NULL;
 		free(obj);
 	}
+	if (!n) {
+		/* "Device.IP.Interface." names the table "Device.IP.Interface.{i}." */
+		char *table = object_path(spath);
+		size_t tl = table ? strlen(table) : 0;
+		char *inst = table ? malloc(tl + 4) : NULL;
+		if (inst) {
+			memcpy(inst, table, tl);
+			memcpy(inst + tl, "{i}.", 5);
+			n = dm_schema_find(c->schema, inst);
+			if (n && !dm_node_is_table(n))
+				n = NULL;
+		}
+		free(inst);
+		free(table);
+	}
 	free(spath);
 	if (!n)
 		return fail(c->err, DM_ERR_NOT_IN_SCHEMA, want, "%s: %s", want,
@@ -264,7 +279,6 @@ static int verb_schema(verb_call *c)
  * answer (DESIGN: a value is never acknowledged before it is durable).
  * ------------------------------------------------------------------------- */
 
-/* The client sent several paths: say which one failed. */
 /* The reply names the failing pair's path; engine messages usually name it
  * already, and then are left as they are. */
 static int prefix_path(dm_errinfo *err, const char *path, int rc)

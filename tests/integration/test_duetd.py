@@ -64,6 +64,15 @@ class Running(unittest.TestCase):
         doc = json.loads(p.stdout)
         self.assertEqual(doc["error"]["code"], -3)
 
+    def test_duetctl_schema_dump(self):
+        p = duetctl("--admin", self.agent.sock, "schema", "Device.LocalAgent.Controller.")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0], "Device.LocalAgent.Controller.{i}. object table readWrite")
+        self.assertIn("Device.LocalAgent.Controller.{i}.EndpointID parameter string readWrite", lines)
+        p = duetctl("--admin", self.agent.sock, "schema", "Device.Reboot()")
+        self.assertEqual(p.stdout.strip(), "Device.Reboot() command sync -")
+
     def test_duetctl_json(self):
         p = duetctl("--admin", self.agent.sock, "--json", "get", "Device.DeviceInfo.SerialNumber",
                     "Device.DeviceInfo.ProductClass")
