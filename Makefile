@@ -28,7 +28,7 @@ CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all run test unit bench deps clean
+.PHONY: all run test unit bench fuzz deps clean
 all: $(BUILD)/duetd $(BUILD)/duetctl
 
 deps: $(DEPS_STAMP)
@@ -74,6 +74,23 @@ test: all $(UNIT_BINS)
 
 bench: all $(BUILD)/duetbench
 	@SHARED=$(SHARED) BUILD=$(BUILD) $(BUILD)/duetbench
+
+# Coverage-guided fuzzing of the parsers (clang, libFuzzer, ASan+UBSan):
+# each target runs FUZZ_SECONDS from the seeds in tests/fuzz/seeds.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz: | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Idatamodel \
+			$(PKG_CFLAGS) tests/fuzz/$$t.c $(DM_SRCS) -o $(BUILD)/fuzz/$$t $(PKG_LIBS) -lm || exit 1; \
+		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(BUILD)/fuzz/corpus-$$t tests/fuzz/seeds/$$t 2>&1 | grep -E '^(stat::number_of_executed_units|==|SUMMARY|.*ERROR)' \
+			|| true; \
+		[ -z "$$(ls $(BUILD)/fuzz/crash-* 2>/dev/null)" ] || { echo "fuzz: crash in $$t"; exit 1; }; \
+	done
 
 clean:
 	rm -rf $(BUILD)
