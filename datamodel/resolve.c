@@ -213,6 +213,8 @@ static int concrete_walk(dm_txn *t, const char *in, bool allow_table, bool check
 		if (last)
 			break;
 	}
+	if (!node)
+		return dm_err_set(err, DM_ERR_SYNTAX, 0, in, "empty path");
 	out->path[o] = 0;
 	out->len = o;
 	out->node = node;
