@@ -6,9 +6,9 @@ BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow \
-	  -Idatamodel -Icore -MMD -MP
+	  -Idatamodel -Icore -Iusp -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
-PKGS := lmdb libxml-2.0 libuv
+PKGS := lmdb libxml-2.0 libuv libprotobuf-c libwebsockets libmosquitto
 SHARED ?= $(abspath ../shared)
 
 # pkg-config runs once, after the dependency check, not at parse time.
@@ -18,12 +18,18 @@ CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell pkg-config --libs cmocka))$(CMOCKA_
 
 DM_SRCS := $(wildcard datamodel/*.c)
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+USP_SRCS := $(wildcard usp/*.c)
+PROTOS := $(wildcard proto/*.proto)
 CTL_SRCS := $(wildcard tools/duetctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 
 DM_OBJS := $(DM_SRCS:%.c=$(BUILD)/%.o)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+PROTO_C := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_OBJS := $(PROTO_C:.c=.o)
+USP_OBJS := $(USP_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -35,9 +41,17 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/deps.sh
 	@tools/deps.sh $@
 
-$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+$(BUILD)/%.o: %.c | $(DEPS_STAMP) $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+# USP bindings: generated from our proto/ files at build time, never committed.
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/proto
+	protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(PROTO_OBJS): %.o: %.c
+	$(CC) $(filter-out -Wshadow,$(CFLAGS)) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/libduetdm.a: $(DM_OBJS)
 	@rm -f $@
@@ -47,16 +61,20 @@ $(BUILD)/libduetcore.a: $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/duetd: $(BUILD)/core/main.o $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
+$(BUILD)/libduetusp.a: $(USP_OBJS) $(PROTO_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/duetd: $(BUILD)/core/main.o $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/duetctl: $(CTL_OBJS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libduetusp.a $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a \
-		$(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a \
+		$(BUILD)/libduetdm.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 $(BUILD)/duetbench: $(BENCH_SRCS) $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(BENCH_SRCS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a \
@@ -95,4 +113,4 @@ fuzz: | $(DEPS_STAMP)
 clean:
 	rm -rf $(BUILD)
 
--include $(DM_OBJS:.o=.d) $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(BUILD)/core/main.d
+-include $(DM_OBJS:.o=.d) $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(USP_OBJS:.o=.d) $(BUILD)/core/main.d

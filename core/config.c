@@ -18,6 +18,7 @@ enum opt_id {
 	OPT_LOG_LEVEL,
 	OPT_REBOOT_HOOK,
 	OPT_RESET_HOOK,
+	OPT_USP_SOCKET,
 	OPT_COUNT
 };
 
@@ -43,6 +44,8 @@ static const struct opt {
 			      "run by Device.Reboot() (default: restart in place)", true },
 	[OPT_RESET_HOOK] = { "factory-reset-hook", "DUET_FACTORY_RESET_HOOK", NULL, "CMD",
 			     "run by Device.FactoryReset() after the store reset", true },
+	[OPT_USP_SOCKET] = { "usp-socket", "DUET_USP_SOCKET", NULL, "PATH",
+			     "extra USP UNIX-socket listener for local Controllers", true },
 };
 
 typedef struct raw_config {
@@ -178,7 +181,8 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 	    (rc = dup_opt(&cfg->schema_file, raw->val[OPT_SCHEMA])) ||
 	    (rc = dup_opt(&cfg->admin_path, raw->val[OPT_ADMIN])) ||
 	    (rc = dup_opt(&cfg->reboot_hook, raw->val[OPT_REBOOT_HOOK])) ||
-	    (rc = dup_opt(&cfg->factory_reset_hook, raw->val[OPT_RESET_HOOK])))
+	    (rc = dup_opt(&cfg->factory_reset_hook, raw->val[OPT_RESET_HOOK])) ||
+	    (rc = dup_opt(&cfg->usp_socket, raw->val[OPT_USP_SOCKET])))
 		return rc;
 	if (!cfg->admin_path)
 		return derive_admin_path(cfg->state_dir, &cfg->admin_path);
@@ -216,6 +220,7 @@ void core_config_free(core_config *cfg)
 	free(cfg->admin_path);
 	free(cfg->reboot_hook);
 	free(cfg->factory_reset_hook);
+	free(cfg->usp_socket);
 	memset(cfg, 0, sizeof *cfg);
 }
 

@@ -116,6 +116,7 @@ typedef struct core_config {
 	char *admin_path;          /* default: STATE/duetd.sock */
 	char *reboot_hook;         /* NULL: re-exec in place */
 	char *factory_reset_hook;  /* NULL: re-exec in place */
+	char *usp_socket;          /* extra USP UNIX-socket listener, or NULL */
 	core_log_level log_level;
 	core_source defaults_src;  /* a missing built-in default file is tolerated */
 	bool help;                 /* --help given: print usage, exit 0 */

@@ -66,6 +66,11 @@ void core_loop_free(core_loop *l)
 		return;
 	while (l->timers)
 		core_timer_stop(l->timers);
+	/* Owners close their handles in steps (libwebsockets on a foreign loop
+	 * closes its own from close callbacks): let those steps finish before
+	 * the safety net, or both would close the same handle. */
+	for (int i = 0; i < 64 && uv_loop_alive(&l->uv); i++)
+		uv_run(&l->uv, UV_RUN_NOWAIT);
 	/* Handles of front ends that did not close theirs: close, never free
 	 * (we do not own their memory). */
 	uv_walk(&l->uv, close_leftover, NULL);

@@ -1,13 +1,15 @@
 /*
  * main.c - duetd: read the configuration, load the schema, open the store,
  * wire the agent's commands, the admin socket and signals onto the loop,
- * run it, and shut down (or restart in place) cleanly. Protocol front ends
- * attach here once they exist; none of their logic belongs in this file.
+ * start the protocol front ends, run it, and shut down (or restart in
+ * place) cleanly. This is duetd's composition root: it knows which front
+ * ends exist, none of their logic belongs in this file.
  *
  * Exit codes: 0 clean shutdown, 1 start-up failure, 2 usage error.
  */
 #include "admin.h"
 #include "core.h"
+#include "usp.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@ typedef struct agent {
 	core_signals *signals;
 	core_lifecycle *lifecycle;
 	core_admin *admin;
+	usp_agent *usp;
 	bool stopping;
 	bool restart;
 } agent;
@@ -127,6 +130,8 @@ static void agent_teardown(agent *a)
 {
 	core_lifecycle_free(a->lifecycle);
 	a->lifecycle = NULL;
+	usp_agent_stop(a->usp);
+	a->usp = NULL;
 	core_signals_stop(a->signals);
 	a->signals = NULL;
 	if (a->admin) /* start-up failed after the socket was up */
@@ -229,6 +234,12 @@ static int agent_start(agent *a)
 	}
 	if ((rc = start_admin(a)))
 		return rc;
+	usp_options uo = { .uds_path = a->cfg.usp_socket };
+	if ((rc = usp_agent_start(a->dm, a->loop, &uo, &a->usp))) {
+		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));
+		return rc;
+	}
+	/* After the front ends subscribed: Boot! reaches their subscriptions. */
 	core_lifecycle_emit_boot(a->dm);
 	return CORE_OK;
 }

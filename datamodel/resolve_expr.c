@@ -199,7 +199,7 @@ typedef struct inst_iter {
 	int rc;
 } inst_iter;
 
-static bool match_search(rctx *r, const dm_seg *seg, size_t len);
+static int match_search(rctx *r, const dm_seg *seg, size_t len);
 
 static int each_inst(void *ctx, uint32_t inst)
 {
@@ -214,10 +214,12 @@ static int each_inst(void *ctx, uint32_t inst)
 		it->rc = walk(r, it->table, l, it->depth);
 	} else {
 		const dm_seg *seg = &r->p->segs[it->si];
-		bool ok = true;
+		int ok = 1;
 		if (seg->kind == DM_SEG_SEARCH)
 			ok = match_search(r, seg, l);
-		if (ok)
+		if (ok < 0)
+			it->rc = ok;
+		else if (ok)
 			it->rc = step(r, (uint16_t)(it->si + 1), it->table, l, false);
 	}
 	r->path[it->len] = 0;
@@ -267,6 +269,8 @@ static int walk(rctx *r, const dm_node *obj, size_t len, unsigned depth)
 typedef struct cond_eval {
 	const dm_cond *cond;
 	bool matched;
+	int err;        /* the condition does not fit its parameter's type */
+	char why[128];
 } cond_eval;
 
 static bool is_numeric_type(dm_type t)
@@ -332,10 +336,56 @@ static bool cond_holds(const dm_cond *c, const dm_node *param, const char *v)
 	return compare(c->op, strcmp(v, c->value));
 }
 
+static bool literal_fits(dm_type t, const char *v)
+{
+	if (t == DM_TYPE_BOOLEAN)
+		return !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "1") || !strcmp(v, "0");
+	if (is_numeric_type(t)) {
+		char *end;
+		strtold(v, &end);
+		return *v && !*end;
+	}
+	return true;
+}
+
+/*
+ * TR-369 "Searching with Expressions": the constant has the parameter's type
+ * (strings, and types derived from string, in double quotes; the others
+ * bare), strings, booleans and the Unknown Time compare with == and != only,
+ * and ~= applies to lists. Anything else makes the search path invalid.
+ */
+static const char *cond_misfit(const dm_cond *c, const dm_node *param)
+{
+	dm_type t = dm_node_type(param);
+	bool relational = c->op == DM_CMP_LT || c->op == DM_CMP_GT || c->op == DM_CMP_LE || c->op == DM_CMP_GE;
+	if (c->op == DM_CMP_CONTAINS && !dm_node_is_list(param))
+		return "~= applies to list parameters only";
+	if ((t == DM_TYPE_STRING) != c->quoted)
+		return t == DM_TYPE_STRING ? "a string constant must be quoted"
+					   : "only string constants are quoted";
+	if (relational && (t == DM_TYPE_STRING || t == DM_TYPE_BOOLEAN || t == DM_TYPE_BASE64 ||
+			   t == DM_TYPE_HEXBINARY))
+		return "only == and != compare values of this type";
+	if (relational && t == DM_TYPE_DATETIME && !strcmp(c->value, "0001-01-01T00:00:00Z"))
+		return "the Unknown Time compares with == and != only";
+	if (!literal_fits(t, c->value))
+		return "the constant is not of the parameter's type";
+	return NULL;
+}
+
 static int cond_cb(void *ctx, const dm_item *it)
 {
 	cond_eval *ce = ctx;
-	if (it->node->kind == DM_NODE_PARAM && cond_holds(ce->cond, it->node, it->value)) {
+	if (it->node->kind != DM_NODE_PARAM)
+		return 0;
+	const char *misfit = cond_misfit(ce->cond, it->node);
+	if (misfit) {
+		ce->err = DM_ERR_SYNTAX;
+		snprintf(ce->why, sizeof ce->why, "%s%s%s: %s", ce->cond->rel_path,
+			 dm_cmp_op_str(ce->cond->op), ce->cond->value, misfit);
+		return 1;
+	}
+	if (cond_holds(ce->cond, it->node, it->value)) {
 		ce->matched = true;
 		return 1;
 	}
@@ -344,25 +394,32 @@ static int cond_cb(void *ctx, const dm_item *it)
 
 /* Every condition must hold; a relative path that follows references or
  * names a sub-object is resolved like any path from the instance. */
-static bool match_search(rctx *r, const dm_seg *seg, size_t len)
+/* 1 when every condition holds for the instance at r->path[0..len), 0 when
+ * one does not, or a negative dm_err for a condition that can never be
+ * evaluated (unknown parameter, constant of the wrong type). */
+static int match_search(rctx *r, const dm_seg *seg, size_t len)
 {
 	for (uint16_t i = 0; i < seg->n_conds; i++) {
 		const dm_cond *c = &seg->conds[i];
 		char expr[DM_PATH_MAX * 2];
 		int n = snprintf(expr, sizeof expr, "%.*s%s", (int)len, r->path, c->rel_path);
 		if (n < 0 || (size_t)n >= sizeof expr)
-			return false;
-		cond_eval ce = {c, false};
-		dm_errinfo e;
+			return dm_err_set(r->err, DM_ERR_TOO_DEEP, 0, r->path, "search path too long");
 		if (r->ref_depth >= REF_DEPTH_MAX)
-			return false;
+			return dm_err_set(r->err, DM_ERR_TOO_DEEP, 0, r->path, "search nested too deep");
+		cond_eval ce = {c, false, 0, ""};
+		dm_errinfo e = {0};
 		r->ref_depth++;
-		dm_resolve(r->t, DM_GRAMMAR_USP, expr, DM_RESOLVE_PARAMS, 0, cond_cb, &ce, &e);
+		int rc = dm_resolve(r->t, DM_GRAMMAR_USP, expr, DM_RESOLVE_PARAMS, 0, cond_cb, &ce, &e);
 		r->ref_depth--;
+		if (ce.err)
+			return dm_err_set(r->err, ce.err, 0, r->path, "[%s]", ce.why);
+		if (rc < 0 && rc != DM_ERR_NOT_INSTANTIATED)
+			return dm_err_set(r->err, rc, 0, r->path, "search condition %s: %s", c->rel_path, e.msg);
 		if (!ce.matched)
-			return false;
+			return 0;
 	}
-	return true;
+	return 1;
 }
 
 /* ---- reference following -------------------------------------------------- */

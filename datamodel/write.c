@@ -159,6 +159,79 @@ static int resolve_table(dm_txn *t, const char *table_path, dm_target *tg, dm_er
 	return DM_OK;
 }
 
+typedef struct key_max {
+	dm_txn *t;
+	const dm_node *param;
+	const char *table;
+	size_t table_len;
+	uint32_t self;
+	long long max;
+} key_max;
+
+static int note_key_max(void *ctx, uint32_t inst)
+{
+	key_max *k = ctx;
+	if (inst == k->self)
+		return 0;
+	char path[DM_PATH_MAX + 32], buf[64];
+	int n = snprintf(path, sizeof path, "%.*s%u.%s", (int)k->table_len, k->table, inst, k->param->name);
+	const char *v;
+	size_t vl;
+	if (n > 0 && (size_t)n < sizeof path &&
+	    !resolve_param_value(k->t, k->param, path, (size_t)n, buf, sizeof buf, &v, &vl)) {
+		char num[32]; /* stored values are not NUL-terminated */
+		snprintf(num, sizeof num, "%.*s", (int)(vl < sizeof num ? vl : sizeof num - 1), v);
+		long long x = strtoll(num, NULL, 10);
+		if (x > k->max)
+			k->max = x;
+	}
+	return 0;
+}
+
+static bool is_integer_type(dm_type t)
+{
+	return t == DM_TYPE_INT || t == DM_TYPE_UNSIGNED_INT || t == DM_TYPE_LONG || t == DM_TYPE_UNSIGNED_LONG;
+}
+
+/*
+ * A unique key that is a number with no default (Order, Index...) gets the
+ * next value above every sibling's, at least the range's minimum: a new
+ * instance must come with a valid, unused key (TR-369 R-ADD.5 says the
+ * agent assigns what the manager did not give). The manager may overwrite
+ * it in the same transaction. String keys other than Alias stay empty and
+ * take no part until someone names them.
+ */
+static int assign_numeric_keys(dm_txn *t, const dm_node *table, const char *tpath, size_t tlen,
+			       uint32_t inst, const char *ipath, dm_errinfo *err)
+{
+	for (uint16_t k = 0; k < table->u.obj.n_keys; k++) {
+		for (uint16_t i = 0; i < table->u.obj.keys[k].n_params; i++) {
+			const dm_node *p = table->u.obj.keys[k].params[i];
+			const dm_facets *f = &p->u.param.facets;
+			if (!is_integer_type(f->base) || f->is_list || p->u.param.default_value ||
+			    provider_of(t->d, p))
+				continue;
+			key_max km = {t, p, tpath, tlen, inst, 0};
+			store_each_instance(t, tpath, tlen, note_key_max, &km);
+			long long v = km.max + 1;
+			for (uint16_t r = 0; r < f->n_ranges; r++) {
+				const dm_range *rg = &f->ranges[r];
+				long long lo = f->base == DM_TYPE_INT || f->base == DM_TYPE_LONG ? (long long)rg->s_min
+												  : (long long)rg->u_min;
+				if (rg->has_min && v < lo)
+					v = lo;
+			}
+			char path[DM_PATH_MAX + 32], val[32];
+			int n = snprintf(path, sizeof path, "%s%s", ipath, p->name);
+			snprintf(val, sizeof val, "%lld", v);
+			int rc = store_put(t, path, (size_t)n, val, strlen(val), err);
+			if (rc)
+				return rc;
+		}
+	}
+	return DM_OK;
+}
+
 static int add_instance(dm_txn *t, dm_target *tg, uint32_t inst, const char *alias, dm_errinfo *err)
 {
 	const dm_node *n = tg->node;
@@ -195,6 +268,8 @@ static int add_instance(dm_txn *t, dm_target *tg, uint32_t inst, const char *ali
 		if (rc)
 			return rc;
 	}
+	if (n->u.obj.n_keys && (rc = assign_numeric_keys(t, n, tg->path, tg->len, inst, path, err)))
+		return rc;
 	if (n->u.obj.n_keys)
 		return txn_touch(t, path, (size_t)len);
 	return DM_OK;

@@ -262,6 +262,30 @@ static void test_unique_keys(void **state)
 	assert_value(f->d, "Device.Thing.[b].Name", "x");
 }
 
+/* A numeric unique key the manager did not give gets a valid, unused value. */
+static void test_numeric_keys_assigned(void **state)
+{
+	fixture *f = *state;
+	dm_errinfo err = {0};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(write_one(f->d, DM_ORIGIN_USP, "add", "Device.Rule.", NULL, &err), DM_OK);
+	assert_value(f->d, "Device.Rule.1.Order", "1");
+	assert_value(f->d, "Device.Rule.3.Order", "3");
+	assert_int_equal(write_one(f->d, DM_ORIGIN_USP, "set", "Device.Rule.1.Order", "10", &err), DM_OK);
+	assert_int_equal(write_one(f->d, DM_ORIGIN_USP, "add", "Device.Rule.", NULL, &err), DM_OK);
+	assert_value(f->d, "Device.Rule.4.Order", "11");
+	/* the manager's own value in the same transaction wins */
+	dm_txn *t;
+	dm_origin o = {DM_ORIGIN_USP, "ctl"};
+	uint32_t inst;
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_WRITE, &o, &t), DM_OK);
+	assert_int_equal(dm_add(t, "Device.Rule.", NULL, &inst, &err), DM_OK);
+	assert_int_equal(dm_set(t, "Device.Rule.5.Order", "7", &err), DM_OK);
+	assert_int_equal(dm_txn_commit(t, NULL, &err), DM_OK);
+	assert_value(f->d, "Device.Rule.5.Order", "7");
+	assert_int_equal(write_one(f->d, DM_ORIGIN_USP, "set", "Device.Rule.5.Order", "3", &err), DM_ERR_UNIQUE_KEY);
+}
+
 /* ---- access and types ------------------------------------------------------- */
 
 static void test_access_rules(void **state)
@@ -600,6 +624,18 @@ static const struct resolve_case {
 	{"Device.Thing.*.Name", DM_GRAMMAR_CWMP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
 	{"Device.Thing.[Name==eth0", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
 	{"Device.Thing.1.Name+.X", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, 0, 0, NULL}, /* not a path value */
+	/* constants must fit the parameter's type (TR-369 search examples) */
+	{"Device.Thing.[Enable==1].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, 0, 2, "Device.Thing.1.Name=eth0"},
+	{"Device.Thing.[Weight==005].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, 0, 1, "Device.Thing.1.Name=eth0"},
+	{"Device.Thing.[Peers~=\"Device.Thing.3.\"].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, 0, 1,
+	 "Device.Thing.2.Name=eth1"},
+	{"Device.Thing.[Enable==\"true\"].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
+	{"Device.Thing.[Name<\"x\"].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
+	{"Device.Thing.[Name==eth0].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
+	{"Device.Thing.[Weight==\"5\"].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
+	{"Device.Thing.[Weight~=5].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
+	{"Device.Thing.[Enable==maybe].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_SYNTAX, 0, NULL},
+	{"Device.Thing.[Bogus==1].Name", DM_GRAMMAR_USP, DM_RESOLVE_PARAMS, 0, DM_ERR_NOT_IN_SCHEMA, 0, NULL},
 };
 
 static void test_resolve_table(void **state)
@@ -919,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_instance_numbers_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_and_min_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numeric_keys_assigned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_value_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_rollback_on_injected_failure, setup, teardown),

@@ -1,0 +1,44 @@
+/*
+ * usp.h - the USP (TR-369) front end as duetd's main sees it: start it on
+ * the engine and the core loop, stop it. Everything else of usp/ is internal
+ * (usp_int.h); nothing outside usp/ sees a protobuf-c type.
+ */
+#ifndef DUET_USP_H
+#define DUET_USP_H
+
+#include "core.h"
+#include "dm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct usp_agent usp_agent;
+
+typedef struct usp_options {
+	/* Extra UNIX-socket path to listen on for Controllers and USP Services
+	 * (in addition to Device.UnixDomainSockets / LocalAgent.MTP); may be NULL. */
+	const char *uds_path;
+	/* Poll interval for provider-backed (live) values watched by
+	 * ValueChange subscriptions, ms; 0 = default (10 s). */
+	unsigned live_poll_ms;
+} usp_options;
+
+/*
+ * Start the USP Agent on an open engine and the core loop: read the
+ * EndpointID and the MTP configuration from the data model
+ * (Device.LocalAgent.MTP, Controller.{i}.MTP, Device.MQTT.Client,
+ * Device.UnixDomainSockets), open the MTPs, subscribe to the engine's change
+ * feed for subscriptions and for run-time MTP reconfiguration. Returns 0 or
+ * a negative dm_err. The agent keeps pointers to d and loop.
+ */
+int usp_agent_start(dm *d, core_loop *loop, const usp_options *opts, usp_agent **out);
+/* Close every MTP and free the agent (from the loop thread). */
+void usp_agent_stop(usp_agent *a);
+/* The agent's EndpointID ("os::<OUI>-<SerialNumber>" unless configured). */
+const char *usp_agent_endpoint_id(const usp_agent *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DUET_USP_H */
