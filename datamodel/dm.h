@@ -448,6 +448,10 @@ typedef struct dm_provider {
  */
 int dm_provider_register(dm *d, const char *schema_path, const dm_provider *p);
 
+/* Is this parameter live (read through a provider's get, never stored)? Its
+ * changes never reach the change feed: watchers poll it. */
+bool dm_param_is_live(const dm *d, const dm_node *param);
+
 /* Register the demo device's providers: uptime, local time, /proc/net/dev
  * statistics for Ethernet and IP interfaces. */
 int dm_providers_builtin(dm *d);

@@ -15,6 +15,12 @@ const dm_provider *provider_of(const dm *d, const dm_node *n)
 	return n->id ? d->providers[n->id] : NULL;
 }
 
+bool dm_param_is_live(const dm *d, const dm_node *param)
+{
+	const dm_provider *p = param && param->kind == DM_NODE_PARAM ? provider_of(d, param) : NULL;
+	return p && p->get;
+}
+
 int dm_provider_register(dm *d, const char *schema_path, const dm_provider *p)
 {
 	const dm_node *n = dm_schema_find(d->schema, schema_path);

@@ -18,14 +18,13 @@ static const char PERIODIC_EVENT[] = "Device.LocalAgent.Periodic!";
 
 /*
  * The engine's change feed carries every stored value; what it cannot carry
- * are values providers compute. Those are read-only parameters, so the poll
- * reads the read-only parameters ValueChange subscriptions reference and
- * compares with the last poll. A stored read-only value the agent itself
- * changes also reaches the feed, which updates the baseline, so it is never
- * notified twice. Parameters ValueChange ignores (usp_value_change_ignored:
+ * are values providers compute (dm_param_is_live). The poll reads those of
+ * the parameters ValueChange subscriptions reference and compares with the
+ * last poll. Parameters ValueChange ignores (usp_value_change_ignored:
  * counters, uptime) are left out, and not even read when named one by one.
  */
 typedef struct poll_set {
+	const dm *d;
 	usp_baseline *v;
 	size_t n, cap;
 	bool oom;
@@ -34,7 +33,7 @@ typedef struct poll_set {
 static int poll_collect(void *ctx, const dm_item *it)
 {
 	poll_set *p = ctx;
-	if (dm_node_get_kind(it->node) != DM_NODE_PARAM || dm_node_access(it->node) != DM_ACCESS_READ_ONLY ||
+	if (dm_node_get_kind(it->node) != DM_NODE_PARAM || !dm_param_is_live(p->d, it->node) ||
 	    dm_node_is_hidden(it->node) || usp_value_change_ignored(it->node))
 		return 0;
 	if (p->n == p->cap) {
@@ -90,7 +89,7 @@ static void poll_gather(usp_subs *s, dm_txn *t, poll_set *p)
 			const usp_pat *r = sub->refs[j];
 			/* resolving reads the value: skip a named parameter up front */
 			const dm_node *n = usp_pat_is_object(r) ? NULL : usp_pat_schema_node(r, dm_get_schema(s->d));
-			if (n && (dm_node_access(n) != DM_ACCESS_READ_ONLY || usp_value_change_ignored(n)))
+			if (n && (!dm_param_is_live(s->d, n) || usp_value_change_ignored(n)))
 				continue;
 			unsigned flags = DM_RESOLVE_PARAMS | (usp_pat_is_object(r) ? DM_RESOLVE_SUBTREE : 0);
 			dm_resolve(t, DM_GRAMMAR_USP, usp_pat_text(r), flags, 0, poll_collect, p, NULL);
@@ -116,7 +115,7 @@ static void poll_now(usp_subs *s)
 	dm_txn *t;
 	if (dm_txn_begin(s->d, DM_TXN_READ, NULL, &t))
 		return;
-	poll_set p = {0};
+	poll_set p = {.d = s->d};
 	poll_gather(s, t, &p);
 	dm_txn_abort(t);
 	if (p.oom) {
