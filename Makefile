@@ -76,9 +76,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libduetusp.a $(BUILD)/libduetdm.a $(BU
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a \
 		$(BUILD)/libduetdm.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
-$(BUILD)/duetbench: $(BENCH_SRCS) $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(BENCH_SRCS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a \
-		$(PKG_LIBS) -lm
+# The USP bench builds Controller requests with the generated code, which
+# libduetusp.a carries (only the proto objects are pulled in).
+$(BUILD)/duetbench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(PROTO_H) $(BUILD)/libduetusp.a \
+		$(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(BENCH_SRCS) $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a \
+		$(BUILD)/libduetdm.a $(PKG_LIBS) -lm
 
 # Embedded defaults: state in ./var, bundled schema and factory defaults.
 run: all

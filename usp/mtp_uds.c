@@ -7,7 +7,7 @@
  * Device.UnixDomainSockets and the UDS objects of Device.LocalAgent.MTP and
  * Device.LocalAgent.Controller.{i}.MTP; what a Record means is agent.c's.
  */
-#include "usp_int.h"
+#include "mtp_uds.h"
 
 #include "admin.h"
 
@@ -61,7 +61,6 @@ typedef struct uds_client {
 	char *path;
 	uds_link *link;
 	core_timer *retry;
-	bool keep;
 	struct uds_client *next;
 } uds_client;
 
@@ -102,6 +101,7 @@ typedef struct uds_write {
 } uds_write;
 
 static void link_close(uds_link *l);
+static int send_mtp_record(uds_link *l, usp_rec_kind kind, const char *reason);
 static void client_schedule(uds_client *c);
 
 /* ---------------------------------------------------------------------------
@@ -281,6 +281,16 @@ static void link_close(uds_link *l)
 		close_now(l);
 }
 
+/* A connection we end on our own initiative (the configuration no longer
+ * has it) says so with a DisconnectRecord first (R-MTP.7; no error code of
+ * TR-369's table fits, so the reason alone, R-MTP.9). */
+static void link_retire(uds_link *l, const char *reason)
+{
+	if (l->state == LINK_UP)
+		send_mtp_record(l, USP_REC_DISCONNECT, reason);
+	link_close(l);
+}
+
 /* ---------------------------------------------------------------------------
  * usp_conn operations
  * ------------------------------------------------------------------------- */
@@ -321,14 +331,14 @@ static void handshake_timeout(void *ctx)
 	link_fail(l, "no Handshake within 30 seconds");
 }
 
-/* R-MTP.6: the Agent announces itself with a UDSConnect Record before any
- * other Record on a new channel (R-MTP.8). */
-static int send_connect_record(uds_link *l)
+/* A UDSConnect or Disconnect Record of ours to the peer. */
+static int send_mtp_record(uds_link *l, usp_rec_kind kind, const char *reason)
 {
 	usp_record_out r = {
-		.kind = USP_REC_UDS_CONNECT,
+		.kind = kind,
 		.to_id = l->conn.peer_id,
 		.from_id = usp_agent_endpoint_id(l->m->agent),
+		.reason = reason,
 	};
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -363,7 +373,9 @@ static void on_handshake(uds_link *l, const uint8_t *v, size_t len)
 		return;
 	}
 	l->state = LINK_UP;
-	if (send_connect_record(l))
+	/* R-MTP.6: the Agent announces itself before any other Record on a
+	 * new channel (R-MTP.8). */
+	if (send_mtp_record(l, USP_REC_UDS_CONNECT, NULL))
 		CORE_LOG_W(LOG_MOD, "could not send the UDSConnect Record to %s", l->conn.peer_id);
 	CORE_LOG_I(LOG_MOD, "%s connected (%s)", l->conn.peer_id, l->client ? l->client->path : "accepted");
 	l->announced = true;
@@ -397,26 +409,35 @@ static void on_tlv(uds_link *l, uint8_t type, const uint8_t *v, size_t len)
 	}
 }
 
-/* One complete frame body (after the header). The TLVs must tile it exactly
- * and there must be at least one (R-UDS.6); anything else is unparseable. */
-static int parse_frame(uds_link *l, const uint8_t *p, size_t len)
+/* A frame body (after the header) is well formed when TLVs tile it
+ * exactly and there is at least one (R-UDS.6). Checked whole before any
+ * TLV acts: an unparseable frame is refused as a unit (R-UDS.24). */
+static bool frame_well_formed(const uint8_t *p, size_t len)
 {
 	size_t off = 0;
 
 	if (len < UDS_TLV_HDR_LEN)
-		return -1;
+		return false;
 	while (off < len) {
 		if (len - off < UDS_TLV_HDR_LEN)
-			return -1;
-		uint8_t type = p[off];
+			return false;
 		uint32_t vlen = get_be32(p + off + 1);
 		off += UDS_TLV_HDR_LEN;
 		if (vlen > len - off)
-			return -1;
-		on_tlv(l, type, p + off, vlen);
+			return false;
 		off += vlen;
-		if (l->state == LINK_CLOSING)
-			break;
+	}
+	return true;
+}
+
+static int parse_frame(uds_link *l, const uint8_t *p, size_t len)
+{
+	if (!frame_well_formed(p, len))
+		return -1;
+	for (size_t off = 0; off < len && l->state != LINK_CLOSING;) {
+		uint32_t vlen = get_be32(p + off + 1);
+		on_tlv(l, p[off], p + off + UDS_TLV_HDR_LEN, vlen);
+		off += UDS_TLV_HDR_LEN + vlen;
 	}
 	return 0;
 }
@@ -579,7 +600,7 @@ static void listener_close(uds_listener *ls)
 	for (uds_link *l = ls->m->links; l; l = l->next)
 		if (l->listener == ls) {
 			l->listener = NULL;
-			link_close(l);
+			link_retire(l, "MTP disabled");
 		}
 	CORE_LOG_I(LOG_MOD, "no longer listening on %s", ls->path);
 	unlink(ls->path);
@@ -743,7 +764,6 @@ static int client_add(uds_mtp *m, const char *path)
 		return DM_ERR_NOMEM;
 	}
 	c->m = m;
-	c->keep = true;
 	c->next = m->clients;
 	m->clients = c;
 	CORE_LOG_I(LOG_MOD, "connecting to %s", path);
@@ -756,192 +776,20 @@ static void client_remove(uds_client *c)
 	core_timer_stop(c->retry);
 	if (c->link) {
 		c->link->client = NULL;
-		link_close(c->link);
+		link_retire(c->link, "Controller MTP removed");
 	}
 	free(c->path);
 	free(c);
 }
 
 /* ---------------------------------------------------------------------------
- * Configuration
+ * Bringing listeners and clients in line with the configuration
  * ------------------------------------------------------------------------- */
 
-typedef struct strset {
-	char **v;
-	size_t n;
-} strset;
-
-static bool strset_has(const strset *s, const char *x)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], x))
-			return true;
-	return false;
-}
-
-static int strset_add(strset *s, const char *x)
-{
-	if (strset_has(s, x))
-		return DM_OK;
-	char **v = realloc(s->v, (s->n + 1) * sizeof *v);
-	if (!v)
-		return DM_ERR_NOMEM;
-	s->v = v;
-	if (!(s->v[s->n] = strdup(x)))
-		return DM_ERR_NOMEM;
-	s->n++;
-	return DM_OK;
-}
-
-static void strset_free(strset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-}
-
-static bool get_bool(dm *d, dm_txn *t, const char *path)
-{
-	char v[8];
-	dm_errinfo err;
-
-	return dm_get_value_buf(d, t, path, v, sizeof v, &err) == DM_OK && !strcmp(v, "true");
-}
-
-static bool get_str(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz)
-{
-	dm_errinfo err;
-
-	if (dm_get_value_buf(d, t, path, buf, bufsz, &err) != DM_OK) {
-		buf[0] = '\0';
-		return false;
-	}
-	return true;
-}
-
-/*
- * Follow a UnixDomainSocketRef to the socket's Path and Mode. References
- * are full paths ("Device.UnixDomainSockets.UnixDomainSocket.1"); the short
- * form TR-369's examples use ("UnixDomainSocket.1") is accepted too.
- */
-static bool read_socket(dm *d, dm_txn *t, const char *ref, char *path, size_t pathsz, bool *listen)
-{
-	char obj[512], p[600], mode[16];
-
-	if (!ref[0])
-		return false;
-	size_t n = strlen(ref);
-	if (ref[n - 1] == '.')
-		n--;
-	if (!strncmp(ref, "Device.", 7))
-		snprintf(obj, sizeof obj, "%.*s", (int)n, ref);
-	else
-		snprintf(obj, sizeof obj, "Device.UnixDomainSockets.%.*s", (int)n, ref);
-	snprintf(p, sizeof p, "%s.Path", obj);
-	if (!get_str(d, t, p, path, pathsz) || !path[0]) {
-		CORE_LOG_W(LOG_MOD, "UnixDomainSocketRef %s names no socket with a Path", ref);
-		return false;
-	}
-	snprintf(p, sizeof p, "%s.Mode", obj);
-	get_str(d, t, p, mode, sizeof mode);
-	*listen = strcmp(mode, "Connect") != 0;
-	return true;
-}
-
-/* Add the socket a UDS object references to the listen or connect set. */
-static int add_ref(dm *d, dm_txn *t, const char *uds_obj, bool agent_mtp, strset *listen, strset *connect)
-{
-	char p[300], ref[512], path[4097];
-	bool is_listen;
-
-	snprintf(p, sizeof p, "%sUnixDomainSocketRef", uds_obj);
-	if (!get_str(d, t, p, ref, sizeof ref) || !read_socket(d, t, ref, path, sizeof path, &is_listen))
-		return DM_OK;
-	/* A Controller's Listen socket is where it reaches us: the Agent MTP
-	 * that references the same socket does the listening. */
-	if (is_listen)
-		return agent_mtp ? strset_add(listen, path) : DM_OK;
-	return strset_add(connect, path);
-}
-
-static int read_agent_mtps(dm *d, dm_txn *t, strset *listen, strset *connect)
-{
-	uint32_t *inst = NULL;
-	size_t n = 0;
-	dm_errinfo err;
-	int rc = DM_OK;
-
-	if (dm_list_instances(t, "Device.LocalAgent.MTP.", &inst, &n, &err))
-		return DM_OK;
-	for (size_t i = 0; i < n && rc == DM_OK; i++) {
-		char base[64], p[96], proto[16];
-		snprintf(base, sizeof base, "Device.LocalAgent.MTP.%u.", inst[i]);
-		snprintf(p, sizeof p, "%sEnable", base);
-		if (!get_bool(d, t, p))
-			continue;
-		snprintf(p, sizeof p, "%sProtocol", base);
-		if (!get_str(d, t, p, proto, sizeof proto) || strcmp(proto, "UDS"))
-			continue;
-		snprintf(p, sizeof p, "%sUDS.", base);
-		rc = add_ref(d, t, p, true, listen, connect);
-	}
-	free(inst);
-	return rc;
-}
-
-static int read_controller_mtps(dm *d, dm_txn *t, uint32_t ctl, strset *listen, strset *connect)
-{
-	char base[96], p[128], proto[16];
-	uint32_t *inst = NULL;
-	size_t n = 0;
-	dm_errinfo err;
-	int rc = DM_OK;
-
-	snprintf(base, sizeof base, "Device.LocalAgent.Controller.%u.", ctl);
-	snprintf(p, sizeof p, "%sEnable", base);
-	if (!get_bool(d, t, p))
-		return DM_OK;
-	snprintf(p, sizeof p, "%sMTP.", base);
-	if (dm_list_instances(t, p, &inst, &n, &err))
-		return DM_OK;
-	for (size_t i = 0; i < n && rc == DM_OK; i++) {
-		snprintf(p, sizeof p, "%sMTP.%u.Enable", base, inst[i]);
-		if (!get_bool(d, t, p))
-			continue;
-		snprintf(p, sizeof p, "%sMTP.%u.Protocol", base, inst[i]);
-		if (!get_str(d, t, p, proto, sizeof proto) || strcmp(proto, "UDS"))
-			continue;
-		snprintf(p, sizeof p, "%sMTP.%u.UDS.", base, inst[i]);
-		rc = add_ref(d, t, p, false, listen, connect);
-	}
-	free(inst);
-	return rc;
-}
-
-static int read_config(uds_mtp *m, strset *listen, strset *connect)
-{
-	dm *d = usp_agent_dm(m->agent);
-	dm_txn *t = NULL;
-	uint32_t *ctl = NULL;
-	size_t n = 0;
-	dm_errinfo err;
-	int rc = dm_txn_begin(d, DM_TXN_READ, NULL, &t);
-
-	if (rc)
-		return rc;
-	rc = read_agent_mtps(d, t, listen, connect);
-	if (rc == DM_OK && dm_list_instances(t, "Device.LocalAgent.Controller.", &ctl, &n, &err) == DM_OK)
-		for (size_t i = 0; i < n && rc == DM_OK; i++)
-			rc = read_controller_mtps(d, t, ctl[i], listen, connect);
-	free(ctl);
-	dm_txn_abort(t);
-	return rc;
-}
-
-static void reconcile_listeners(uds_mtp *m, const strset *want)
+static void reconcile_listeners(uds_mtp *m, const uds_paths *want)
 {
 	for (uds_listener *ls = m->listeners; ls; ls = ls->next)
-		ls->keep = ls->extra || strset_has(want, ls->path);
+		ls->keep = ls->extra || uds_paths_has(want, ls->path);
 	for (uds_listener **pp = &m->listeners; *pp;) {
 		uds_listener *ls = *pp;
 		if (ls->keep) {
@@ -960,11 +808,11 @@ static void reconcile_listeners(uds_mtp *m, const strset *want)
 	}
 }
 
-static void reconcile_clients(uds_mtp *m, const strset *want)
+static void reconcile_clients(uds_mtp *m, const uds_paths *want)
 {
 	for (uds_client **pp = &m->clients; *pp;) {
 		uds_client *c = *pp;
-		if (strset_has(want, c->path)) {
+		if (uds_paths_has(want, c->path)) {
 			pp = &c->next;
 			continue;
 		}
@@ -987,19 +835,19 @@ static void reconcile_clients(uds_mtp *m, const strset *want)
 static int uds_configure(usp_mtp *base)
 {
 	uds_mtp *m = (uds_mtp *)base;
-	strset listen = {0}, connect = {0};
+	uds_paths listen = {0}, connect = {0};
 
 	if (m->stopped)
 		return DM_OK;
-	int rc = read_config(m, &listen, &connect);
+	int rc = uds_read_config(usp_agent_dm(m->agent), &listen, &connect);
 	if (rc == DM_OK) {
 		reconcile_listeners(m, &listen);
 		reconcile_clients(m, &connect);
 	} else {
 		CORE_LOG_E(LOG_MOD, "cannot read the UDS configuration: %s", dm_strerror(rc));
 	}
-	strset_free(&listen);
-	strset_free(&connect);
+	uds_paths_free(&listen);
+	uds_paths_free(&connect);
 	return rc;
 }
 
@@ -1034,6 +882,10 @@ static void uds_stop(usp_mtp *base)
 	for (uds_link *l = m->links; l; l = l->next) {
 		core_timer_stop(l->timer);
 		l->timer = NULL;
+		/* R-MTP.7: uv_write tries the socket at once, so this one
+		 * usually leaves before the close. */
+		if (l->state == LINK_UP)
+			send_mtp_record(l, USP_REC_DISCONNECT, "agent stopping");
 		l->state = LINK_CLOSING;
 		close_now(l);
 	}

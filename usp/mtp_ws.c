@@ -27,6 +27,7 @@
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 static void run_deferred(ws_mtp *m);
+static void queue_mtp_record(ws_link *l, usp_rec_kind kind, const char *reason);
 
 static const struct lws_protocols ws_protocols[] = {
 	/* Alone at index 0: lws binds a handshake without a subprotocol to
@@ -208,6 +209,18 @@ void ws_link_close(ws_link *l, uint16_t code, const char *reason)
 	link_act(l);
 }
 
+/* A session we end on our own initiative (the configuration no longer has
+ * it) says so with a DisconnectRecord before the Close (R-MTP.7; no error
+ * code of TR-369's table fits, so the reason alone, R-MTP.9). */
+void ws_link_retire(ws_link *l, const char *reason)
+{
+	if (l->established && !l->close_due && !l->kill_due && l->conn.peer_id[0]) {
+		queue_mtp_record(l, USP_REC_DISCONNECT, reason);
+		lws_callback_on_writable(l->wsi);
+	}
+	ws_link_close(l, LWS_CLOSE_STATUS_GOINGAWAY, reason);
+}
+
 /* ---------------------------------------------------------------------------
  * usp_conn operations
  * ------------------------------------------------------------------------- */
@@ -270,14 +283,14 @@ static void ping_tick(void *ctx)
  * Session up: WebSocketConnect Record, queued Records, the agent
  * ------------------------------------------------------------------------- */
 
-/* R-MTP.6, R-MTP.8: the Agent's first Record on a new session, when it
- * knows the peer's Endpoint ID. */
-static void queue_connect_record(ws_link *l)
+/* A WebSocketConnect or Disconnect Record of ours, queued. */
+static void queue_mtp_record(ws_link *l, usp_rec_kind kind, const char *reason)
 {
 	usp_record_out r = {
-		.kind = USP_REC_WEBSOCKET_CONNECT,
+		.kind = kind,
 		.to_id = l->conn.peer_id,
 		.from_id = usp_agent_endpoint_id(l->m->agent),
+		.reason = reason,
 	};
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -286,7 +299,7 @@ static void queue_connect_record(ws_link *l)
 	if (usp_record_build(&r, &buf, &len) == DM_OK && (msg = ws_msg_new(buf, len)))
 		ws_queue_push(&l->q, msg);
 	else
-		CORE_LOG_W(WS_LOG, "could not build the WebSocketConnect Record for %s", l->conn.peer_id);
+		CORE_LOG_W(WS_LOG, "could not build a Record for %s", l->conn.peer_id);
 	free(buf);
 }
 
@@ -312,8 +325,10 @@ static void link_up(ws_link *l, struct lws *wsi)
 	set_nodelay(wsi);
 	if (core_timer_start(m->loop, l->keepalive_s * 1000ull, l->keepalive_s * 1000ull, ping_tick, l, &l->ping))
 		CORE_LOG_W(WS_LOG, "no keep-alive timer for %s", l->conn.peer_id);
+	/* R-MTP.6, R-MTP.8: the Agent's first Record on a new session, when
+	 * it knows the peer's Endpoint ID. */
 	if (l->conn.peer_id[0])
-		queue_connect_record(l);
+		queue_mtp_record(l, USP_REC_WEBSOCKET_CONNECT, NULL);
 	if (l->cli) {
 		ws_msg *msg;
 		while ((msg = ws_queue_pop(&l->cli->pending)))

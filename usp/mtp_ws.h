@@ -130,6 +130,8 @@ ws_link *ws_link_new(ws_mtp *m);
 void ws_link_discard(ws_link *l);
 /* Close with a Close frame once the queued Records are out (code, reason). */
 void ws_link_close(ws_link *l, uint16_t code, const char *reason);
+/* The same after a DisconnectRecord, for a session the configuration drops. */
+void ws_link_retire(ws_link *l, const char *reason);
 struct lws_vhost *ws_client_vhost(ws_mtp *m, bool tls);
 /* Free m once stopped and nothing refers to it any more. */
 void ws_maybe_free(ws_mtp *m);

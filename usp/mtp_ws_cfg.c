@@ -156,7 +156,7 @@ void ws_listener_close(ws_listener *ls)
 	for (ws_link *l = ls->m->links; l; l = l->next)
 		if (l->lsn == ls) {
 			l->lsn = NULL;
-			ws_link_close(l, LWS_CLOSE_STATUS_GOINGAWAY, "MTP disabled");
+			ws_link_retire(l, "MTP disabled");
 		}
 	CORE_LOG_I(WS_LOG, "no longer listening on port %u", ls->port);
 	/* A stopped poll no longer watches the socket: closing it now frees
@@ -359,7 +359,7 @@ void ws_client_remove(ws_client *c)
 	core_timer_stop(c->retry);
 	if (c->link) {
 		c->link->cli = NULL;
-		ws_link_close(c->link, LWS_CLOSE_STATUS_NORMAL, "Controller MTP removed");
+		ws_link_retire(c->link, "Controller MTP removed");
 	}
 	ws_queue_free(&c->pending);
 	free(c);
