@@ -47,8 +47,12 @@ int usp_bench_run(const char *schema_file);
 #define OBUSPA_RSS_MIB 16.0
 
 #define TREE_TARGET 11300 /* parameters in Device. for the whole-tree Get */
-#define WARM_S 0.2        /* per load run: not measured */
-#define RUN_S 1.5         /* per load run: measured */
+#ifndef WARM_S
+#define WARM_S 0.2 /* per load run: not measured */
+#endif
+#ifndef RUN_S
+#define RUN_S 1.5 /* per load run: measured */
+#endif
 #define WAIT_MS 5000      /* longest wait for any one answer */
 #define TREE_GETS 15
 
@@ -1007,15 +1011,15 @@ typedef struct pop_row {
  * control; then port mappings until the tree has about TREE_TARGET
  * parameters (the last row, its count computed). */
 static const pop_row pop_rows[] = {
-	{"Device.Ethernet.Link.", 8, -1, {{"Name", "link%d"}, {"MACAddress", "02:00:00:00:10:%02d"}}},
-	{"Device.IP.Interface.", 8, -1, {{"Name", "ip%d"}}},
+	{"Device.Ethernet.Link.", 8, -1, {{"MACAddress", "02:00:00:00:10:%02d"}}},
+	{"Device.IP.Interface.", 8, -1, {{NULL}}},
 	{"Device.IP.Interface.*.IPv4Address.", 2, -1, {{"IPAddress", "10.9.%d.1"}, {"SubnetMask", "255.255.255.0"}}},
 	{"Device.IP.Interface.*.IPv6Address.", 2, -1, {{"IPAddress", "2001:db8::%d"}}},
 	{"Device.IP.Interface.*.IPv6Prefix.", 2, -1, {{"Prefix", "2001:db8:%d::/64"}}},
-	{"Device.WiFi.SSID.", 6, -1, {{"Name", "wl%d"}, {"BSSID", "02:00:00:00:20:%02d"}}},
+	{"Device.WiFi.SSID.", 6, -1, {{"SSID", "duet-bench-%d"}}},
 	{"Device.WiFi.AccessPoint.", 6, 5, {{"SSIDReference", "Device.WiFi.SSID.%d"}}},
 	{"Device.Bridging.Bridge.", 2, -1, {{NULL}}},
-	{"Device.Bridging.Bridge.*.Port.", 5, -1, {{"Name", "bp%d"}}},
+	{"Device.Bridging.Bridge.*.Port.", 5, -1, {{NULL}}},
 	{"Device.Firewall.Chain.", 2, -1, {{"Name", "chain%d"}}},
 	{"Device.Firewall.Chain.*.Rule.", 32, -1, {{NULL}}},
 	{"Device.QoS.Classification.", 24, -1, {{NULL}}},
@@ -1074,9 +1078,17 @@ static long add_objects(ub_link *l, const pop_row *r, int first, int count, int 
 		goto out_resp;
 	}
 	created = 0;
+	int failures = 0;
 	Usp__AddResp *ar = resp->body->response->add_resp;
 	for (size_t i = 0; i < ar->n_created_obj_results; i++) {
 		Usp__AddResp__CreatedObjectResult__OperationStatus *st = ar->created_obj_results[i]->oper_status;
+		if (st && st->oper_status_case ==
+				  USP__ADD_RESP__CREATED_OBJECT_RESULT__OPERATION_STATUS__OPER_STATUS_OPER_FAILURE) {
+			if (!failures++)
+				printf("usp bench: Add %s: %u %s\n", r->table, st->oper_failure->err_code,
+				       st->oper_failure->err_msg);
+			continue;
+		}
 		if (!st || st->oper_status_case !=
 				   USP__ADD_RESP__CREATED_OBJECT_RESULT__OPERATION_STATUS__OPER_STATUS_OPER_SUCCESS)
 			continue;

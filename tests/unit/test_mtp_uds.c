@@ -299,8 +299,15 @@ static void test_stop_with_connections(void **state)
 	core_loop_free(f->loop);
 	f->loop = NULL;
 	for (int i = 0; i < 3; i++) {
-		char c;
-		assert_int_equal(recv(fds[i], &c, 1, 0), 0);
+		/* frames still unread (the UDSConnect record, the closing
+		 * DisconnectRecord of R-MTP.7) may come first, then the end of
+		 * the stream: the agent closed every connection */
+		char buf[4096];
+		ssize_t n;
+		int reads = 0;
+		while ((n = recv(fds[i], buf, sizeof buf, 0)) > 0 && reads < 64)
+			reads++;
+		assert_int_equal(n, 0);
 		close(fds[i]);
 	}
 	f->fd = -1;
