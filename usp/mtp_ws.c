@@ -825,6 +825,9 @@ static int create_context(ws_mtp *m)
 		.foreign_loops = loops,
 		.user = m,
 		.port = CONTEXT_PORT_NO_LISTEN,
+		/* lws sizes a table by the fd limit (ulimit -n, often 1M: 16 MB);
+		 * the agent never holds that many WebSocket sessions */
+		.fd_limit_per_thread = 4096,
 	};
 	/* Accepted sockets (see ws_listener) are adopted into this one. */
 	struct lws_context_creation_info si = {
