@@ -19,6 +19,9 @@ enum opt_id {
 	OPT_REBOOT_HOOK,
 	OPT_RESET_HOOK,
 	OPT_USP_SOCKET,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
 	OPT_COUNT
 };
 
@@ -46,6 +49,12 @@ static const struct opt {
 			     "run by Device.FactoryReset() after the store reset", true },
 	[OPT_USP_SOCKET] = { "usp-socket", "DUET_USP_SOCKET", NULL, "PATH",
 			     "extra USP UNIX-socket listener for local Controllers", true },
+	[OPT_TLS_CERT] = { "tls-cert", "DUET_TLS_CERT", NULL, "FILE",
+			   "the agent's certificate (PEM) for its TLS servers", true },
+	[OPT_TLS_KEY] = { "tls-key", "DUET_TLS_KEY", NULL, "FILE",
+			  "the private key (PEM) of --tls-cert", true },
+	[OPT_TLS_CA] = { "tls-ca", "DUET_TLS_CA", NULL, "FILE",
+			 "CA bundle (PEM) for TLS peers (default: the system store)", true },
 };
 
 typedef struct raw_config {
@@ -182,7 +191,10 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 	    (rc = dup_opt(&cfg->admin_path, raw->val[OPT_ADMIN])) ||
 	    (rc = dup_opt(&cfg->reboot_hook, raw->val[OPT_REBOOT_HOOK])) ||
 	    (rc = dup_opt(&cfg->factory_reset_hook, raw->val[OPT_RESET_HOOK])) ||
-	    (rc = dup_opt(&cfg->usp_socket, raw->val[OPT_USP_SOCKET])))
+	    (rc = dup_opt(&cfg->usp_socket, raw->val[OPT_USP_SOCKET])) ||
+	    (rc = dup_opt(&cfg->tls_cert, raw->val[OPT_TLS_CERT])) ||
+	    (rc = dup_opt(&cfg->tls_key, raw->val[OPT_TLS_KEY])) ||
+	    (rc = dup_opt(&cfg->tls_ca, raw->val[OPT_TLS_CA])))
 		return rc;
 	if (!cfg->admin_path)
 		return derive_admin_path(cfg->state_dir, &cfg->admin_path);
@@ -221,6 +233,9 @@ void core_config_free(core_config *cfg)
 	free(cfg->reboot_hook);
 	free(cfg->factory_reset_hook);
 	free(cfg->usp_socket);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
 	memset(cfg, 0, sizeof *cfg);
 }
 

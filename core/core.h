@@ -117,6 +117,8 @@ typedef struct core_config {
 	char *reboot_hook;         /* NULL: re-exec in place */
 	char *factory_reset_hook;  /* NULL: re-exec in place */
 	char *usp_socket;          /* extra USP UNIX-socket listener, or NULL */
+	char *tls_cert, *tls_key;  /* the agent's own certificate and key, or NULL */
+	char *tls_ca;              /* CA bundle for TLS peers, NULL: system store */
 	core_log_level log_level;
 	core_source defaults_src;  /* a missing built-in default file is tolerated */
 	bool help;                 /* --help given: print usage, exit 0 */

@@ -234,7 +234,12 @@ static int agent_start(agent *a)
 	}
 	if ((rc = start_admin(a)))
 		return rc;
-	usp_options uo = { .uds_path = a->cfg.usp_socket };
+	usp_options uo = {
+		.uds_path = a->cfg.usp_socket,
+		.tls_cert = a->cfg.tls_cert,
+		.tls_key = a->cfg.tls_key,
+		.tls_ca = a->cfg.tls_ca,
+	};
 	if ((rc = usp_agent_start(a->dm, a->loop, &uo, &a->usp))) {
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));
 		return rc;

@@ -15,6 +15,7 @@ extern "C" {
 
 typedef struct usp_agent usp_agent;
 
+/* Options of the agent; the strings must stay valid while it runs. */
 typedef struct usp_options {
 	/* Extra UNIX-socket path to listen on for Controllers and USP Services
 	 * (in addition to Device.UnixDomainSockets / LocalAgent.MTP); may be NULL. */
@@ -22,6 +23,13 @@ typedef struct usp_options {
 	/* Poll interval for provider-backed (live) values watched by
 	 * ValueChange subscriptions, ms; 0 = default (10 s). */
 	unsigned live_poll_ms;
+	/* TLS: the agent's own certificate and key (PEM) for servers it runs
+	 * (wss) and for client authentication where a peer asks; the CA bundle
+	 * that peers (brokers, wss Controllers) are checked against. NULL: no
+	 * own certificate; the system CA store. */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_ca;
 } usp_options;
 
 /*
