@@ -85,6 +85,7 @@ struct dm_txn {
 	bool in_group;
 	size_t group_changes, group_touched; /* marks to roll back to */
 	bool failed;         /* an LMDB error poisoned the txn: only abort is valid */
+	MDB_cursor *scan;    /* read snapshots: the cursor instance scans reuse */
 };
 
 /* store.c */
@@ -111,6 +112,7 @@ int store_raise_counter(dm_txn *t, const char *table, size_t len, uint32_t inst,
 int store_each_instance(dm_txn *t, const char *table, size_t len,
 			int (*cb)(void *ctx, uint32_t inst), void *ctx);
 size_t store_count_instances(dm_txn *t, const char *table, size_t len);
+void store_scan_close(dm_txn *t); /* before a read snapshot ends */
 int store_meta_get_u64(dm_txn *t, const char *key, uint64_t *v);
 int store_meta_put_u64(dm_txn *t, const char *key, uint64_t v, dm_errinfo *err);
 

@@ -45,19 +45,16 @@ int dm_provider_register(dm *d, const char *schema_path, const dm_provider *p)
 
 /* ---- the demo device ------------------------------------------------------ */
 
+/* Seconds since the device booted: what /proc/uptime says, without opening
+ * a file on every read (UpTime is in every Get of DeviceInfo). */
 static int get_uptime(void *ctx, dm_txn *t, const char *path, char *buf, size_t bufsz)
 {
 	(void)ctx;
 	(void)t;
 	(void)path;
-	FILE *f = fopen("/proc/uptime", "r");
-	double up = 0;
-	if (f) {
-		if (fscanf(f, "%lf", &up) != 1)
-			up = 0;
-		fclose(f);
-	}
-	snprintf(buf, bufsz, "%lu", (unsigned long)up);
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	snprintf(buf, bufsz, "%lu", (unsigned long)ts.tv_sec);
 	return 0;
 }
 
@@ -107,14 +104,39 @@ static const struct stat_col {
 	{"MulticastPacketsReceived", RX_MCAST},
 };
 
-static bool netdev_counters(const char *ifname, unsigned long long cols[N_COLS])
+/* /proc/net/dev parsed at most every NETDEV_TTL_MS: a Get of a Stats object
+ * reads a dozen counters of one interface in a row. */
+#define NETDEV_TTL_MS 100
+#define NETDEV_MAX 64
+
+static struct netdev_cache {
+	struct timespec at;
+	size_t n;
+	struct {
+		char name[32];
+		unsigned long long cols[N_COLS];
+	} ifs[NETDEV_MAX];
+} netdev;
+
+static bool netdev_fresh(void)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - netdev.at.tv_sec) * 1000 + (now.tv_nsec - netdev.at.tv_nsec) / 1000000;
+	if (netdev.at.tv_sec && ms >= 0 && ms < NETDEV_TTL_MS)
+		return true;
+	netdev.at = now;
+	return false;
+}
+
+static void netdev_refresh(void)
+{
+	netdev.n = 0;
 	FILE *f = fopen("/proc/net/dev", "r");
 	if (!f)
-		return false;
+		return;
 	char line[512];
-	bool found = false;
-	while (!found && fgets(line, sizeof line, f)) {
+	while (netdev.n < NETDEV_MAX && fgets(line, sizeof line, f)) {
 		char *colon = strchr(line, ':');
 		if (!colon)
 			continue;
@@ -122,15 +144,26 @@ static bool netdev_counters(const char *ifname, unsigned long long cols[N_COLS])
 		char *name = line;
 		while (*name == ' ')
 			name++;
-		if (strcmp(name, ifname))
-			continue;
+		snprintf(netdev.ifs[netdev.n].name, sizeof netdev.ifs[0].name, "%s", name);
 		char *p = colon + 1;
 		for (int i = 0; i < N_COLS; i++)
-			cols[i] = strtoull(p, &p, 10);
-		found = true;
+			netdev.ifs[netdev.n].cols[i] = strtoull(p, &p, 10);
+		netdev.n++;
 	}
 	fclose(f);
-	return found;
+}
+
+static bool netdev_counters(const char *ifname, unsigned long long cols[N_COLS])
+{
+	if (!netdev_fresh())
+		netdev_refresh();
+	for (size_t i = 0; i < netdev.n; i++) {
+		if (!strcmp(netdev.ifs[i].name, ifname)) {
+			memcpy(cols, netdev.ifs[i].cols, sizeof netdev.ifs[i].cols);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* "Device.Ethernet.Interface.1.Stats.BytesSent": the interface's Name is

@@ -15,11 +15,15 @@
 #define WALK_VALUE_BUF 4096
 
 /* A stored parameter of the object being walked: points into LMDB pages. */
+/* What is stored directly under the object being walked: its parameters
+ * (val points into LMDB pages) and, with child set, the names of the
+ * sub-objects that have anything stored below them. */
 typedef struct stored_param {
 	const char *name;
 	size_t name_len;
 	const char *val;
 	size_t val_len;
+	bool child;
 } stored_param;
 
 typedef struct rctx {
@@ -39,7 +43,7 @@ typedef struct rctx {
 } rctx;
 
 static int step(rctx *r, uint16_t si, const dm_node *node, size_t len, bool want_inst);
-static int walk(rctx *r, const dm_node *obj, size_t len, unsigned depth);
+static int walk(rctx *r, const dm_node *obj, size_t len, unsigned depth, bool empty);
 
 static int emit(rctx *r, const dm_node *n, size_t len, const char *val, size_t vlen)
 {
@@ -79,7 +83,8 @@ static int append(rctx *r, size_t *len, const char *s, size_t n, bool dot)
 
 /* ---- the subtree walk ------------------------------------------------------ */
 
-static int push_stored(rctx *r, const MDB_val *k, size_t len, const MDB_val *v)
+static int push_stored(rctx *r, const char *name, size_t name_len, const char *val, size_t val_len,
+		       bool child)
 {
 	if (r->sp_n == r->sp_cap) {
 		size_t cap = r->sp_cap ? r->sp_cap * 2 : 64;
@@ -89,19 +94,15 @@ static int push_stored(rctx *r, const MDB_val *k, size_t len, const MDB_val *v)
 		r->sp = n;
 		r->sp_cap = cap;
 	}
-	stored_param *s = &r->sp[r->sp_n++];
-	s->name = (const char *)k->mv_data + len;
-	s->name_len = k->mv_size - len;
-	s->val = v->mv_data;
-	s->val_len = v->mv_size;
+	r->sp[r->sp_n++] = (stored_param){name, name_len, val, val_len, child};
 	return DM_OK;
 }
 
 /*
- * Collect the parameters stored directly under the object at r->path[0..len)
- * with one forward cursor pass, jumping over every sub-object's subtree (the
- * key "<prefix>Child/" is the first past "<prefix>Child."). Keys come sorted,
- * so the frame is sorted by name.
+ * Collect what is stored directly under the object at r->path[0..len) with
+ * one forward cursor pass, jumping over every sub-object's subtree (the key
+ * "<prefix>Child/" is the first past "<prefix>Child.") after noting that the
+ * sub-object has data. Keys come sorted, so the frame is sorted by name.
  */
 static int collect_direct(rctx *r, size_t len)
 {
@@ -118,12 +119,14 @@ static int collect_direct(rctx *r, size_t len)
 			continue;
 		}
 		if (!dot) {
-			if ((rc = push_stored(r, &k, len, &v)))
+			if ((rc = push_stored(r, rest, rl, v.mv_data, v.mv_size, false)))
 				return rc;
 			rc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT);
 			continue;
 		}
 		size_t sl = (size_t)(dot - rest);
+		if ((rc = push_stored(r, rest, sl, NULL, 0, true)))
+			return rc;
 		memcpy(seek + len, rest, sl);
 		seek[len + sl] = '/';
 		k.mv_data = seek;
@@ -153,10 +156,18 @@ static const stored_param *find_stored(const rctx *r, size_t from, const char *n
 	return NULL;
 }
 
-static int walk_params(rctx *r, const dm_node *obj, size_t len)
+/* Has the sub-object child anything stored below it? (frame of its parent) */
+static bool child_has_data(const rctx *r, size_t frame, bool empty, const char *name)
 {
-	size_t frame = r->sp_n;
-	int rc = collect_direct(r, len);
+	if (empty)
+		return false;
+	const stored_param *s = find_stored(r, frame, name, strlen(name));
+	return s && s->child;
+}
+
+static int walk_params(rctx *r, const dm_node *obj, size_t len, size_t frame, bool empty)
+{
+	int rc = DM_OK;
 	for (const dm_node *c = obj->first_child; !rc && c; c = c->next_sibling) {
 		if (c->kind == DM_NODE_COMMAND || c->kind == DM_NODE_EVENT) {
 			unsigned want = c->kind == DM_NODE_COMMAND ? DM_RESOLVE_COMMANDS : DM_RESOLVE_EVENTS;
@@ -172,20 +183,26 @@ static int walk_params(rctx *r, const dm_node *obj, size_t len)
 			break;
 		const char *v;
 		size_t vl;
-		if (!c->u.param.hidden && !c->u.param.counts_table && !provider_of(r->t->d, c)) {
+		const dm_node *counted = c->u.param.counts_table;
+		if (!c->u.param.hidden && !counted && !provider_of(r->t->d, c)) {
 			/* the frame holds every stored value: absent means default */
-			const stored_param *s = find_stored(r, frame, c->name, nl);
+			const stored_param *s = empty ? NULL : find_stored(r, frame, c->name, nl);
+			if (s && s->child)
+				s = NULL;
 			v = s ? s->val : c->u.param.default_value;
 			if (!v)
 				v = dm_type_zero(c->u.param.facets.base);
 			vl = s ? s->val_len : strlen(v);
+		} else if (counted && !provider_of(r->t->d, c) &&
+			   !child_has_data(r, frame, empty, counted->name)) {
+			v = "0"; /* nothing stored under the table: no instances to count */
+			vl = 1;
 		} else if (resolve_param_value(r->t, c, r->path, l, r->vbuf, sizeof r->vbuf, &v, &vl)) {
 			v = "";
 			vl = 0;
 		}
 		rc = emit(r, c, l, v, vl);
 	}
-	r->sp_n = frame;
 	r->path[len] = 0;
 	return rc;
 }
@@ -211,7 +228,7 @@ static int each_inst(void *ctx, uint32_t inst)
 	if ((it->rc = append(r, &l, num, (size_t)n, true)))
 		return 1;
 	if (it->si == UINT16_MAX) {
-		it->rc = walk(r, it->table, l, it->depth);
+		it->rc = walk(r, it->table, l, it->depth, false);
 	} else {
 		const dm_seg *seg = &r->p->segs[it->si];
 		int ok = 1;
@@ -226,23 +243,24 @@ static int each_inst(void *ctx, uint32_t inst)
 	return it->rc != 0;
 }
 
-static int walk_children(rctx *r, const dm_node *obj, size_t len, unsigned depth)
+static int walk_children(rctx *r, const dm_node *obj, size_t len, unsigned depth, size_t frame, bool empty)
 {
 	for (const dm_node *c = obj->first_child; c; c = c->next_sibling) {
 		if (c->kind != DM_NODE_OBJECT)
 			continue;
+		bool has_data = child_has_data(r, frame, empty, c->name);
 		size_t l = len;
 		int rc = append(r, &l, c->name, strlen(c->name), true);
 		if (!rc && c->u.obj.table) {
 			if (r->flags & DM_RESOLVE_TABLES)
 				rc = emit(r, c, l, NULL, 0);
-			if (!rc) {
+			if (!rc && has_data) {
 				inst_iter it = {r, c, l, depth, UINT16_MAX, 0};
 				store_each_instance(r->t, r->path, l, each_inst, &it);
 				rc = it.rc;
 			}
 		} else if (!rc) {
-			rc = walk(r, c, l, depth);
+			rc = walk(r, c, l, depth, !has_data);
 		}
 		r->path[len] = 0;
 		if (rc)
@@ -251,16 +269,24 @@ static int walk_children(rctx *r, const dm_node *obj, size_t len, unsigned depth
 	return DM_OK;
 }
 
-/* depth: object levels still allowed below (0 = unlimited). */
-static int walk(rctx *r, const dm_node *obj, size_t len, unsigned depth)
+/*
+ * depth: object levels still allowed below (0 = unlimited). empty: nothing
+ * is stored under this object (its parent's scan said so), so its values are
+ * defaults and its tables have no instances: no lookup is needed.
+ */
+static int walk(rctx *r, const dm_node *obj, size_t len, unsigned depth, bool empty)
 {
 	int rc = DM_OK;
 	if (r->flags & DM_RESOLVE_OBJECTS)
 		rc = emit(r, obj, len, NULL, 0);
+	size_t frame = r->sp_n;
+	if (!rc && !empty)
+		rc = collect_direct(r, len);
 	if (!rc && (r->flags & (DM_RESOLVE_PARAMS | DM_RESOLVE_COMMANDS | DM_RESOLVE_EVENTS)))
-		rc = walk_params(r, obj, len);
+		rc = walk_params(r, obj, len, frame, empty);
 	if (!rc && depth != 1)
-		rc = walk_children(r, obj, len, depth ? depth - 1 : 0);
+		rc = walk_children(r, obj, len, depth ? depth - 1 : 0, frame, empty);
+	r->sp_n = frame;
 	return rc;
 }
 
@@ -505,7 +531,7 @@ static int finish(rctx *r, const dm_node *node, size_t len, bool want_inst)
 	}
 	if (node->kind == DM_NODE_OBJECT) {
 		if (r->flags & DM_RESOLVE_SUBTREE)
-			return walk(r, node, len, r->max_depth);
+			return walk(r, node, len, r->max_depth, false);
 		return (r->flags & DM_RESOLVE_OBJECTS) ? emit(r, node, len, NULL, 0) : DM_OK;
 	}
 	if (node->kind == DM_NODE_PARAM) {

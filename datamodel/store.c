@@ -420,48 +420,113 @@ static bool instance_after(const MDB_val *k, size_t len, uint32_t *inst)
 	return p < end && *p == '.';
 }
 
-int store_each_instance(dm_txn *t, const char *table, size_t len,
-			int (*cb)(void *ctx, uint32_t inst), void *ctx)
+/* A cursor on the tree: read snapshots keep one for their whole life (the
+ * walk of a big object counts and lists many tables); writers open one per
+ * scan, since groups switch the LMDB transaction under them. */
+static int scan_cursor(dm_txn *t, MDB_cursor **c)
+{
+	if (t->mode == DM_TXN_READ) {
+		if (!t->scan && mdb_cursor_open(t->txn, t->d->dbi_tree, &t->scan))
+			return DM_ERR_STORE;
+		*c = t->scan;
+		return DM_OK;
+	}
+	return mdb_cursor_open(t->txn, t->d->dbi_tree, c) ? DM_ERR_STORE : DM_OK;
+}
+
+static void scan_done(dm_txn *t, MDB_cursor *c)
+{
+	if (c != t->scan)
+		mdb_cursor_close(c);
+}
+
+void store_scan_close(dm_txn *t)
+{
+	if (t->scan)
+		mdb_cursor_close(t->scan);
+	t->scan = NULL;
+}
+
+static size_t put_uint(char *out, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * The instance numbers of a table path ("...Interface."), ascending, one
+ * seek per instance: after "<table>N." the next key of interest is at or
+ * after "<table>N/". cb (may be NULL: count only) runs after the scan, so
+ * it may scan tables itself. Returns the count, or a negative dm_err.
+ */
+static long scan_instances(dm_txn *t, const char *table, size_t len, uint32_t **list, size_t *cap)
 {
 	MDB_cursor *c;
-	if (mdb_cursor_open(t->txn, t->d->dbi_tree, &c))
-		return DM_ERR_STORE;
 	char seek[DM_PATH_MAX + 16];
-	if (len + 12 > sizeof seek) {
-		mdb_cursor_close(c);
+	if (len + 12 > sizeof seek)
 		return DM_ERR_TOO_DEEP;
-	}
+	if (scan_cursor(t, &c))
+		return DM_ERR_STORE;
 	memcpy(seek, table, len);
 	MDB_val k = {len, seek}, v;
-	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE), out = 0;
+	long n = 0;
+	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size > len && memcmp(k.mv_data, table, len) == 0) {
 		uint32_t inst;
 		if (!instance_after(&k, len, &inst))
 			break;
-		if ((out = cb(ctx, inst)))
-			break;
-		/* jump past this instance's subtree: "<table><inst>/" */
-		int n = snprintf(seek + len, sizeof seek - len, "%u/", inst);
+		if (list) {
+			if ((size_t)n == *cap) {
+				size_t nc = *cap * 2;
+				uint32_t *nl = malloc(nc * sizeof *nl);
+				if (!nl) {
+					scan_done(t, c);
+					return DM_ERR_NOMEM;
+				}
+				memcpy(nl, *list, (size_t)n * sizeof *nl);
+				if (*cap > 32) /* the first buffer is the caller's */
+					free(*list);
+				*list = nl;
+				*cap = nc;
+			}
+			(*list)[n] = inst;
+		}
+		n++;
+		size_t m = len + put_uint(seek + len, inst);
+		seek[m++] = '/';
 		k.mv_data = seek;
-		k.mv_size = len + (size_t)n;
+		k.mv_size = m;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	}
-	mdb_cursor_close(c);
-	return out;
+	scan_done(t, c);
+	return n;
 }
 
-static int count_one(void *ctx, uint32_t inst)
+int store_each_instance(dm_txn *t, const char *table, size_t len,
+			int (*cb)(void *ctx, uint32_t inst), void *ctx)
 {
-	(void)inst;
-	(*(size_t *)ctx)++;
-	return 0;
+	uint32_t first[32], *list = first;
+	size_t cap = 32;
+	long n = scan_instances(t, table, len, &list, &cap);
+	int out = n < 0 ? (int)n : 0;
+	for (long i = 0; i < n && !out; i++)
+		out = cb(ctx, list[i]);
+	if (list != first)
+		free(list);
+	return out;
 }
 
 size_t store_count_instances(dm_txn *t, const char *table, size_t len)
 {
-	size_t n = 0;
-	store_each_instance(t, table, len, count_one, &n);
-	return n;
+	long n = scan_instances(t, table, len, NULL, NULL);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 int store_meta_get_u64(dm_txn *t, const char *key, uint64_t *val)

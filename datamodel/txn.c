@@ -48,6 +48,7 @@ int txn_read_inplace(dm *d, dm_txn *t)
 
 void txn_read_inplace_end(dm_txn *t)
 {
+	store_scan_close(t);
 	end_read(t->d, t->root);
 }
 
@@ -115,6 +116,7 @@ void dm_txn_abort(dm_txn *t)
 	if (!t)
 		return;
 	if (t->mode == DM_TXN_READ) {
+		store_scan_close(t);
 		end_read(t->d, t->root);
 	} else {
 		if (t->in_group)
