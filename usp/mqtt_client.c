@@ -2,10 +2,11 @@
  * mqtt_client.c - one MQTT client connection on the core loop (see
  * mqtt_client.h): libmosquitto without its thread, its socket watched by a
  * uv_poll, keep-alive from a uv timer, name lookup with uv_getaddrinfo so
- * that nothing blocks the loop, and the retry back-off. Each connection
- * attempt gets a fresh mosquitto instance, so no state of a dead connection
- * leaks into the next one. What to subscribe to and what a PUBLISH means is
- * mtp_mqtt.c's business.
+ * that nothing blocks the loop, TLS (the connect itself in libuv's thread
+ * pool), and the retry back-off. Each connection attempt gets a fresh
+ * mosquitto instance, so no state of a dead connection leaks into the next
+ * one. What to subscribe to and what a PUBLISH means is mtp_mqtt.c's
+ * business.
  */
 #include "mqtt_client.h"
 
@@ -15,6 +16,7 @@
 #include <mqtt_protocol.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -29,6 +31,10 @@
 /* Packets handled per readable event; the poll is level-triggered, so more
  * waiting data just means another turn of the loop. */
 #define READ_BATCH 32
+/* The CA store when --tls-ca names none: OpenSSL's hashed directory. */
+#define SYSTEM_CA_DIR "/etc/ssl/certs"
+
+typedef struct tls_connect tls_connect;
 
 struct usp_mqtt_client {
 	core_loop *loop;
@@ -39,12 +45,15 @@ struct usp_mqtt_client {
 	uint16_t port;
 	bool v5, clean, rri;
 	unsigned keepalive, retry_time, retry_mult, retry_max;
+	bool tls;
+	char *tls_ca, *tls_cert, *tls_key; /* NULL when not given */
 
 	struct mosquitto *mosq;   /* this attempt's; NULL between attempts */
 	uv_poll_t *poll;          /* on mosquitto's socket */
 	int poll_fd;
 	int poll_events;
 	uv_getaddrinfo_t *resolve; /* lookup in flight */
+	tls_connect *tls_pending; /* TLS connect running in the thread pool */
 	core_timer *misc_timer, *connack_timer, *retry_timer;
 	unsigned retries;         /* failed attempts since the last good connection */
 	size_t subs_pending, subs_granted, subs_asked;
@@ -175,10 +184,13 @@ static void stop_timer(core_timer **t)
 	*t = NULL;
 }
 
+static void tls_connect_orphan(usp_mqtt_client *c);
+
 static void close_connection(usp_mqtt_client *c, bool bye)
 {
 	stop_timer(&c->connack_timer);
 	stop_timer(&c->misc_timer);
+	tls_connect_orphan(c);
 	if (c->mosq) {
 		/* Not inside a mosquitto callback here, so DISCONNECT is written
 		 * now, behind anything still queued. */
@@ -234,6 +246,9 @@ static void destroy(usp_mqtt_client *c)
 	free(c->password);
 	free(c->endpoint_id);
 	free(c->name);
+	free(c->tls_ca);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c);
 }
 
@@ -262,16 +277,20 @@ static void leave(usp_mqtt_client *c)
 	}
 }
 
-static void mark_lost(usp_mqtt_client *c, int rc, const char *what)
+static void mark_lost_why(usp_mqtt_client *c, const char *what, const char *why)
 {
 	if (c->lost)
 		return;
 	if (c->up)
-		CORE_LOG_W(LOG_MOD, "%s: connection lost (%s: %s)", c->name, what, mosquitto_strerror(rc));
+		CORE_LOG_W(LOG_MOD, "%s: connection lost (%s: %s)", c->name, what, why);
 	else
-		CORE_LOG_W(LOG_MOD, "%s: cannot connect to %s:%u (%s: %s)", c->name, c->host, c->port, what,
-			   mosquitto_strerror(rc));
+		CORE_LOG_W(LOG_MOD, "%s: cannot connect to %s:%u (%s: %s)", c->name, c->host, c->port, what, why);
 	c->lost = true;
+}
+
+static void mark_lost(usp_mqtt_client *c, int rc, const char *what)
+{
+	mark_lost_why(c, what, mosquitto_strerror(rc));
 }
 
 /* ---- libmosquitto callbacks (inside mosquitto_loop_read) ------------------ */
@@ -497,6 +516,25 @@ static int new_mosq(usp_mqtt_client *c)
 	return MOSQ_ERR_SUCCESS;
 }
 
+static int keepalive_of(const usp_mqtt_client *c)
+{
+	return c->keepalive == 0 ? 0 : c->keepalive < 5 ? 5 : c->keepalive > 65535 ? 65535 : (int)c->keepalive;
+}
+
+/* The socket exists and the connect is under way: watch it, and time the
+ * CONNACK and the keep-alive. */
+static void attempt_started(usp_mqtt_client *c)
+{
+	int fd = mosquitto_socket(c->mosq);
+	if (fd >= 0)
+		set_nodelay(c, fd);
+	poll_sync(c);
+	if (core_timer_start(c->loop, CONNACK_TIMEOUT_MS, 0, connack_fire, c, &c->connack_timer) ||
+	    (keepalive_of(c) && core_timer_start(c->loop, MISC_INTERVAL_MS, MISC_INTERVAL_MS, misc_fire, c,
+						 &c->misc_timer)))
+		mark_lost(c, MOSQ_ERR_NOMEM, "timer");
+}
+
 static void connect_to(usp_mqtt_client *c, const char *addr)
 {
 	int rc = new_mosq(c);
@@ -506,20 +544,153 @@ static void connect_to(usp_mqtt_client *c, const char *addr)
 	}
 	if (c->v5)
 		set_connect_props(c, addr);
-	int ka = c->keepalive == 0 ? 0 : c->keepalive < 5 ? 5 : c->keepalive > 65535 ? 65535 : (int)c->keepalive;
 	CORE_LOG_D(LOG_MOD, "%s: connecting to %s:%u", c->name, addr, c->port);
-	rc = mosquitto_connect_bind_async(c->mosq, addr, c->port, ka, NULL);
+	rc = mosquitto_connect_bind_async(c->mosq, addr, c->port, keepalive_of(c), NULL);
 	if (rc) {
 		mark_lost(c, rc, "connect");
 		return;
 	}
-	int fd = mosquitto_socket(c->mosq);
-	if (fd >= 0)
-		set_nodelay(c, fd);
-	poll_sync(c);
-	if (core_timer_start(c->loop, CONNACK_TIMEOUT_MS, 0, connack_fire, c, &c->connack_timer) ||
-	    (ka && core_timer_start(c->loop, MISC_INTERVAL_MS, MISC_INTERVAL_MS, misc_fire, c, &c->misc_timer)))
-		mark_lost(c, MOSQ_ERR_NOMEM, "timer");
+	attempt_started(c);
+}
+
+/* ---- TLS ------------------------------------------------------------------ */
+
+/*
+ * libmosquitto checks the broker's certificate against the host name it is
+ * given, and sends that name as SNI; handed an address we looked up, it
+ * would check the address instead of BrokerAddress. So a TLS connect gets
+ * the configured name, and runs in the thread pool, where libmosquitto's
+ * blocking lookup and its loading of the CA files cannot stall the loop.
+ * Only mosquitto_connect_bind_async runs there; the instance is the loop's
+ * again once it returns.
+ */
+struct tls_connect {
+	uv_work_t req;
+	usp_mqtt_client *c;     /* NULL once nobody waits: the instance is dropped */
+	struct mosquitto *mosq;
+	char *host;
+	uint16_t port;
+	int keepalive;
+	int rc;
+	char why[128]; /* rc's text, made where errno is the connect's */
+};
+
+/* libmosquitto initialises OpenSSL, and the index it keeps its instances
+ * under, on its first TLS connect, unguarded: connects go one at a time. */
+static pthread_mutex_t tls_connect_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* An encrypted key fails to load instead of being asked for on a terminal. */
+static int no_password(char *buf, int size, int rwflag, void *userdata)
+{
+	return -1;
+}
+
+/* libmosquitto's error lines carry OpenSSL's reasons (which check failed);
+ * its return codes only say that TLS failed. May run in the thread pool:
+ * it touches nothing but the text. */
+static void on_mosq_log(struct mosquitto *m, void *obj, int level, const char *line)
+{
+	if (level == MOSQ_LOG_ERR)
+		CORE_LOG_W(LOG_MOD, "libmosquitto: %s", line);
+}
+
+/* R-MQTT.48: TLS 1.2 or later ("tlsv1.2" keeps 1.3 allowed). R-MTP.1,
+ * R-MTP.4: the broker must present a certificate that chains to a trusted
+ * CA (R-SEC.2: --tls-ca, else the system store) and names BrokerAddress
+ * (libmosquitto's own check, of the name it connects to). */
+static int tls_setup(usp_mqtt_client *c)
+{
+	bool own = c->tls_cert && c->tls_key;
+	int rc = mosquitto_tls_set(c->mosq, c->tls_ca, c->tls_ca ? NULL : SYSTEM_CA_DIR, own ? c->tls_cert : NULL,
+				   own ? c->tls_key : NULL, no_password);
+	if (!rc)
+		rc = mosquitto_tls_opts_set(c->mosq, 1 /* SSL_VERIFY_PEER */, "tlsv1.2", NULL);
+	if (!rc)
+		rc = mosquitto_tls_insecure_set(c->mosq, false);
+	mosquitto_log_callback_set(c->mosq, on_mosq_log);
+	return rc;
+}
+
+static void tls_connect_work(uv_work_t *req)
+{
+	tls_connect *w = (tls_connect *)req;
+	pthread_mutex_lock(&tls_connect_lock);
+	w->rc = mosquitto_connect_bind_async(w->mosq, w->host, w->port, w->keepalive, NULL);
+	pthread_mutex_unlock(&tls_connect_lock);
+	snprintf(w->why, sizeof w->why, "%s", mosquitto_strerror(w->rc));
+}
+
+static void tls_connect_done(uv_work_t *req, int status)
+{
+	tls_connect *w = (tls_connect *)req;
+	usp_mqtt_client *c = w->c;
+	if (!c) {
+		mosquitto_destroy(w->mosq);
+		free(w->host);
+		free(w);
+		return;
+	}
+	enter(c);
+	c->tls_pending = NULL;
+	c->mosq = w->mosq;
+	if (status)
+		mark_lost_why(c, "TLS connect", uv_strerror(status));
+	else if (w->rc)
+		mark_lost_why(c, "TLS connect", w->why);
+	else
+		attempt_started(c);
+	free(w->host);
+	free(w);
+	leave(c);
+}
+
+/* The attempt ends while its connect runs: the connect's instance goes
+ * when it returns. */
+static void tls_connect_orphan(usp_mqtt_client *c)
+{
+	if (!c->tls_pending)
+		return;
+	c->tls_pending->c = NULL;
+	uv_cancel((uv_req_t *)&c->tls_pending->req);
+	c->tls_pending = NULL;
+}
+
+static void tls_connect_start(usp_mqtt_client *c)
+{
+	int rc = new_mosq(c);
+	if (rc) {
+		mark_lost(c, rc, "setup");
+		return;
+	}
+	if ((rc = tls_setup(c))) {
+		CORE_LOG_W(LOG_MOD, "%s: TLS setup failed (%s); check --tls-ca, --tls-cert and --tls-key", c->name,
+			   mosquitto_strerror(rc));
+		c->lost = true;
+		return;
+	}
+	if (c->v5)
+		set_connect_props(c, c->host);
+	tls_connect *w = calloc(1, sizeof *w);
+	if (!w || !(w->host = strdup(c->host))) {
+		free(w);
+		mark_lost(c, MOSQ_ERR_NOMEM, "setup");
+		return;
+	}
+	w->c = c;
+	w->mosq = c->mosq;
+	w->port = c->port;
+	w->keepalive = keepalive_of(c);
+	CORE_LOG_D(LOG_MOD, "%s: connecting to %s:%u over TLS", c->name, c->host, c->port);
+	int uerr = uv_queue_work(core_loop_uv(c->loop), &w->req, tls_connect_work, tls_connect_done);
+	if (uerr) {
+		free(w->host);
+		free(w);
+		CORE_LOG_W(LOG_MOD, "%s: cannot start the TLS connect: %s", c->name, uv_strerror(uerr));
+		c->lost = true;
+		return;
+	}
+	c->mosq = NULL; /* the thread pool's until tls_connect_done */
+	c->tls_pending = w;
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -565,6 +736,10 @@ static bool is_address(const char *host)
 static void start_attempt(usp_mqtt_client *c)
 {
 	c->subs_pending = c->subs_granted = c->subs_asked = 0;
+	if (c->tls) {
+		tls_connect_start(c);
+		return;
+	}
 	if (is_address(c->host)) {
 		connect_to(c, c->host);
 		return;
@@ -612,7 +787,15 @@ int usp_mqtt_client_new(core_loop *l, const usp_mqtt_settings *s, const usp_mqtt
 	c->retry_time = s->retry_time;
 	c->retry_mult = s->retry_mult;
 	c->retry_max = s->retry_max;
-	if (!c->host || !c->client_id || !c->username || !c->password || !c->endpoint_id || !c->name) {
+	c->tls = s->tls;
+	bool tls_ok = true;
+	if (s->tls) {
+		c->tls_ca = s->tls_ca ? strdup(s->tls_ca) : NULL;
+		c->tls_cert = s->tls_cert ? strdup(s->tls_cert) : NULL;
+		c->tls_key = s->tls_key ? strdup(s->tls_key) : NULL;
+		tls_ok = (!s->tls_ca || c->tls_ca) && (!s->tls_cert || c->tls_cert) && (!s->tls_key || c->tls_key);
+	}
+	if (!c->host || !c->client_id || !c->username || !c->password || !c->endpoint_id || !c->name || !tls_ok) {
 		destroy(c);
 		return DM_ERR_NOMEM;
 	}

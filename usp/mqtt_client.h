@@ -2,8 +2,8 @@
  * mqtt_client.h - one MQTT 5.0 or 3.1.1 client connection (libmosquitto)
  * driven from the core loop: asynchronous name lookup and connect, the
  * socket on a uv_poll, keep-alive on a timer, TCP_NODELAY, the connect
- * retry back-off of Device.MQTT.Client.{i}. Knows no USP: mtp_mqtt.c
- * decides what to subscribe to and what a message means.
+ * retry back-off of Device.MQTT.Client.{i}, MQTT over TLS. Knows no USP:
+ * mtp_mqtt.c decides what to subscribe to and what a message means.
  *
  * Conventions: 0 or a negative dm_err. Strings in events are valid during
  * the event only. Events may call any function here, including
@@ -36,6 +36,14 @@ typedef struct usp_mqtt_settings {
 	unsigned retry_mult;      /* ConnectRetryIntervalMultiplier, in 1/1000 */
 	unsigned retry_max;       /* ConnectRetryMaxInterval, s; 0 = no cap */
 	const char *name;         /* for log lines ("Device.MQTT.Client.1") */
+	/* TransportProtocol TLS: the broker's certificate must chain to a CA
+	 * of tls_ca (a PEM bundle; NULL = the system store) and name host;
+	 * tls_cert and tls_key (PEM, both or neither) authenticate us when
+	 * the broker asks. */
+	bool tls;
+	const char *tls_ca;
+	const char *tls_cert;
+	const char *tls_key;
 } usp_mqtt_settings;
 
 /* What the server said in its CONNACK. */
@@ -71,7 +79,8 @@ typedef struct usp_mqtt_events {
 /*
  * Create a client and start its first connection attempt at once. ev is
  * copied; ctx is handed to every event. Failed attempts and lost
- * connections are retried forever, with the back-off of TR-181
+ * connections (a failed TLS handshake or certificate check included) are
+ * retried forever, with the back-off of TR-181
  * MQTT.Client.{i}.ConnectRetryTime (R-MQTT.10, R-MQTT.33).
  */
 int usp_mqtt_client_new(core_loop *l, const usp_mqtt_settings *s, const usp_mqtt_events *ev, void *ctx,

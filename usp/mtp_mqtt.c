@@ -655,7 +655,17 @@ static int session_new(mqtt_mtp *mm, usp_mqtt_cfg *cfg)
 		.retry_mult = s->cfg.retry_mult,
 		.retry_max = s->cfg.retry_max,
 		.name = s->cfg.name,
+		.tls = s->cfg.tls,
 	};
+	if (s->cfg.tls) {
+		const usp_options *o = usp_agent_options(mm->a);
+		st.tls_ca = o->tls_ca;
+		st.tls_cert = o->tls_cert;
+		st.tls_key = o->tls_key;
+		if (!o->tls_cert != !o->tls_key)
+			CORE_LOG_W(LOG_MOD, "%s: --tls-cert and --tls-key go together; connecting without a client "
+					    "certificate", s->cfg.name);
+	}
 	int rc = usp_mqtt_client_new(usp_agent_loop(mm->a), &st, &session_events, s, &s->client);
 	if (rc) {
 		session_free(s);

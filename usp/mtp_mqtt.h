@@ -19,6 +19,7 @@ typedef struct usp_mqtt_cfg {
 	char name[48];     /* "Device.MQTT.Client.1", for logs */
 	char *host;
 	unsigned port;
+	bool tls;          /* TransportProtocol TLS (else TCP/IP) */
 	bool v5;
 	char *client_id, *username, *password;
 	unsigned keepalive;

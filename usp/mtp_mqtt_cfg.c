@@ -101,7 +101,7 @@ static bool same_str(const char *a, const char *b)
 bool usp_mqtt_cfg_same(const usp_mqtt_cfg *a, const usp_mqtt_cfg *b)
 {
 	if (a->client_inst != b->client_inst || a->mtp_inst != b->mtp_inst || a->port != b->port ||
-	    a->v5 != b->v5 || a->keepalive != b->keepalive || a->clean != b->clean ||
+	    a->tls != b->tls || a->v5 != b->v5 || a->keepalive != b->keepalive || a->clean != b->clean ||
 	    a->retry_time != b->retry_time || a->retry_mult != b->retry_mult || a->retry_max != b->retry_max ||
 	    a->n_subs != b->n_subs)
 		return false;
@@ -179,7 +179,10 @@ static client_state check_client(usp_mqtt_cfg *c, const char *version, const cha
 		CORE_LOG_W(LOG_MOD, "%s: ProtocolVersion %s not supported", c->name, version);
 		return CLIENT_MISCONFIGURED;
 	}
-	if (*transport && strcmp(transport, "TCP/IP")) {
+	/* R-MQTT.3: MQTT over TCP, and over TLS (R-MQTT.48); not over
+	 * WebSocket. */
+	c->tls = !strcmp(transport, "TLS");
+	if (*transport && strcmp(transport, "TCP/IP") && !c->tls) {
 		CORE_LOG_W(LOG_MOD, "%s: TransportProtocol %s not supported", c->name, transport);
 		return CLIENT_MISCONFIGURED;
 	}

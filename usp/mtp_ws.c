@@ -4,9 +4,10 @@
  * sessions (accepted or dialled), the opening handshake checks (subprotocol
  * v1.usp, the peer's Endpoint ID from the "eid" query parameter or the
  * bbf-usp-protocol extension), one Record per binary message in and out,
- * keep-alive Pings, the WebSocketConnect Record, and the MTP's entry points.
- * Which sockets listen and which Controllers are dialled, and when to
- * retry, is mtp_ws_cfg.c's; what a Record means is agent.c's.
+ * keep-alive Pings, the WebSocketConnect Record, the TLS vhosts and the
+ * certificate checks of wss, and the MTP's entry points. Which sockets
+ * listen and which Controllers are dialled, and when to retry, is
+ * mtp_ws_cfg.c's; what a Record means is agent.c's.
  */
 #include "mtp_ws.h"
 
@@ -642,8 +643,20 @@ static int link_callback(ws_link *l, struct lws *wsi, enum lws_callback_reasons 
 	}
 }
 
+/* A wss client's certificate, one chain element at a time: lws accepts
+ * whatever we accept, so OpenSSL's verdict (len) must be passed on. */
+static int client_cert_verdict(size_t preverify_ok)
+{
+	if (preverify_ok)
+		return 0;
+	CORE_LOG_I(WS_LOG, "refusing a wss client: its certificate is missing or not signed by a trusted CA");
+	return 1;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
+	if (reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION)
+		return client_cert_verdict(len);
 	/* Only connections carry our state (set when we dial or adopt them);
 	 * vhost and context events come with none, possibly after the MTP is
 	 * gone, and must not look for it. */
@@ -800,20 +813,57 @@ static void lws_log(int level, const char *line)
 	core_log(level & LLL_ERR ? CORE_LOG_ERROR : CORE_LOG_WARN, "lws", "%.*s", (int)n, line);
 }
 
+/* TLS 1.2 or later (TR-369 "Securing MTPs"): lws itself only rules out
+ * SSLv2 and SSLv3. */
+#define WS_TLS_OPTIONS ((long)(SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1))
+
 /* Dialled sessions share a vhost that listens nowhere. The wss one loads
- * the system's CA store (about 1 MB), so it is made only when a Controller
- * MTP asks for encryption; lws checks the server's certificate and its
- * name against the Host (R-MTP.1, R-MTP.4). */
+ * its CAs (--tls-ca, else the system's store, about 1 MB), so it is made
+ * only when a Controller MTP asks for encryption; lws checks the server's
+ * certificate against them and its name against the Host (R-MTP.1,
+ * R-MTP.4). Our own certificate, when we have one, answers a server that
+ * asks for it. */
 struct lws_vhost *ws_client_vhost(ws_mtp *m, bool tls)
 {
+	const usp_options *o = usp_agent_options(m->agent);
+	bool own = tls && o->tls_cert && o->tls_key;
 	struct lws_context_creation_info vi = {
 		.port = CONTEXT_PORT_NO_LISTEN,
 		.protocols = ws_protocols,
 		.vhost_name = tls ? "usp-client-tls" : "usp-client",
 		.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0,
+		.client_ssl_ca_filepath = tls ? o->tls_ca : NULL,
+		.client_ssl_cert_filepath = own ? o->tls_cert : NULL,
+		.client_ssl_private_key_filepath = own ? o->tls_key : NULL,
+		.ssl_client_options_set = tls ? WS_TLS_OPTIONS : 0,
 	};
 
 	return lws_create_vhost(m->ctx, &vi);
+}
+
+/*
+ * The vhost wss listeners adopt their sockets into: our certificate and
+ * key, and R-MTP.1: a Controller must present a certificate, signed by a
+ * CA of --tls-ca (else of the system store); client_cert_verdict passes
+ * OpenSSL's verdict on. Made when the first wss listener opens.
+ */
+struct lws_vhost *ws_server_tls_vhost(ws_mtp *m)
+{
+	const usp_options *o = usp_agent_options(m->agent);
+	struct lws_context_creation_info vi = {
+		.port = CONTEXT_PORT_NO_LISTEN_SERVER,
+		.protocols = ws_protocols,
+		.vhost_name = "usp-server-tls",
+		.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT,
+		.ssl_cert_filepath = o->tls_cert,
+		.ssl_private_key_filepath = o->tls_key,
+		.ssl_ca_filepath = o->tls_ca ? o->tls_ca : WS_SYSTEM_CA_BUNDLE,
+		.ssl_options_set = WS_TLS_OPTIONS,
+	};
+
+	if (!m->server_tls_vh && o->tls_cert && o->tls_key)
+		m->server_tls_vh = lws_create_vhost(m->ctx, &vi);
+	return m->server_tls_vh;
 }
 
 static int create_context(ws_mtp *m)

@@ -5,6 +5,9 @@
  * (the configuration: listening sockets for Device.LocalAgent.MTP.{i}, the
  * Controllers of Device.LocalAgent.Controller.{i}.MTP.{j} we dial, and the
  * retry algorithm).
+ *
+ * TLS (R-WS.22): wss sessions use the agent's certificate and key, and the
+ * CA bundle, of usp_options (duetd --tls-cert, --tls-key, --tls-ca).
  */
 #ifndef DUET_MTP_WS_H
 #define DUET_MTP_WS_H
@@ -17,6 +20,9 @@
 #define WS_SUBPROTOCOL "v1.usp" /* R-WS.9 */
 #define WS_EXT_NAME "bbf-usp-protocol"
 #define WS_KEEPALIVE_DEFAULT 60 /* seconds, the schema's default */
+/* The system CA store as one file (Debian's ca-certificates), for what
+ * needs a file rather than OpenSSL's hashed directory. */
+#define WS_SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 typedef struct ws_mtp ws_mtp;
 typedef struct ws_link ws_link;
@@ -43,6 +49,7 @@ typedef struct ws_listener {
 	ws_mtp *m;
 	uint32_t mtp_inst;
 	unsigned port;
+	bool tls;             /* EnableEncryption: wss */
 	char path[260];       /* "" accepts any request path */
 	unsigned keepalive_s;
 	struct ws_listener *next;
@@ -87,7 +94,7 @@ struct ws_link {
 	bool established;
 	bool announced;        /* usp_conn_up was called */
 	bool ended;            /* ws_link_end ran */
-	bool in_setup;         /* inside lws_client_connect / lws_adopt */
+	bool in_setup;         /* inside lws_client_connect_via_info */
 	bool destroyed;        /* lws destroyed the wsi during that call */
 	bool want_ext;         /* the client offered bbf-usp-protocol */
 	bool in_rx;            /* inside its receive callback */
@@ -108,6 +115,7 @@ struct ws_mtp {
 	core_loop *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *server_vh;     /* sessions our listeners accepted */
+	struct lws_vhost *server_tls_vh; /* the same over TLS, made when first needed */
 	struct lws_vhost *client_vh;     /* ws:// sessions we dial */
 	struct lws_vhost *client_tls_vh; /* wss://, made when first needed */
 	ws_listener *listeners;
@@ -133,6 +141,9 @@ void ws_link_close(ws_link *l, uint16_t code, const char *reason);
 /* The same after a DisconnectRecord, for a session the configuration drops. */
 void ws_link_retire(ws_link *l, const char *reason);
 struct lws_vhost *ws_client_vhost(ws_mtp *m, bool tls);
+/* The vhost wss listeners hand their sockets to; NULL when it cannot be
+ * made (no usable certificate and key). */
+struct lws_vhost *ws_server_tls_vhost(ws_mtp *m);
 /* Free m once stopped and nothing refers to it any more. */
 void ws_maybe_free(ws_mtp *m);
 

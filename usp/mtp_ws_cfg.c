@@ -1,7 +1,7 @@
 /*
  * mtp_ws_cfg.c - the WebSocket MTP's configuration: which sockets listen
  * (Device.LocalAgent.MTP.{i} with Protocol WebSocket: Port, Path,
- * KeepAliveInterval), which Controllers we dial
+ * EnableEncryption, KeepAliveInterval), which Controllers we dial
  * (Device.LocalAgent.Controller.{i}.MTP.{j}.WebSocket: Host, Port, Path,
  * EnableEncryption, KeepAliveInterval and the session retry parameters),
  * the R-WS.19 retry algorithm, and bringing what runs in line with the data
@@ -34,8 +34,18 @@ typedef struct ws_resolve {
  * Listening sockets
  * ------------------------------------------------------------------------- */
 
-/* Hand an accepted socket to lws as if its own listener had taken it; the
- * link, made first, carries the listener's Path and keep-alive. */
+/*
+ * Hand an accepted socket to lws as if its own listener had taken it; the
+ * link, made first, carries the listener's Path and keep-alive. A wss
+ * listener's socket goes to the TLS vhost, and lws starts with the TLS
+ * handshake (ALLOW_SSL); a client that does not speak TLS gets no further.
+ *
+ * The link becomes the connection's only once the adoption succeeded: when
+ * it fails (a handshake that fails at once, the client's first bytes being
+ * already there), lws still destroys the half-made connection later, from
+ * the loop, and must not find the link we freed. No callback made during
+ * the adoption needs it.
+ */
 static void adopt(ws_listener *ls, int fd)
 {
 	ws_mtp *m = ls->m;
@@ -50,18 +60,19 @@ static void adopt(ws_listener *ls, int fd)
 	l->lsn = ls;
 	l->keepalive_s = ls->keepalive_s;
 	lws_adopt_desc_t d = {
-		.vh = m->server_vh,
-		.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP,
+		.vh = ls->tls ? m->server_tls_vh : m->server_vh,
+		.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (ls->tls ? LWS_ADOPT_ALLOW_SSL : 0),
 		.fd.sockfd = fd,
-		.opaque = l,
 	};
-	l->in_setup = true;
 	m->in_cb++;
-	l->wsi = lws_adopt_descriptor_vhost_via_info(&d); /* closes fd on failure */
+	struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&d); /* closes fd on failure */
 	m->in_cb--;
-	l->in_setup = false;
-	if (!l->wsi || l->destroyed)
+	if (!wsi) {
 		ws_link_discard(l);
+		return;
+	}
+	lws_set_opaque_user_data(wsi, l);
+	l->wsi = wsi;
 }
 
 static void on_listen_readable(uv_poll_t *p, int status, int events)
@@ -120,6 +131,12 @@ static void listener_open(ws_mtp *m, const ws_listener *want)
 		return;
 	*ls = *want;
 	ls->m = m;
+	if (ls->tls && !ws_server_tls_vhost(m)) {
+		CORE_LOG_E(WS_LOG, "LocalAgent.MTP.%u: cannot set up TLS with --tls-cert and --tls-key; not listening",
+			   (unsigned)ls->mtp_inst);
+		free(ls);
+		return;
+	}
 	ls->fd = listen_socket(ls->port);
 	if (ls->fd < 0) {
 		CORE_LOG_E(WS_LOG, "LocalAgent.MTP.%u: cannot listen on port %u: %s", (unsigned)ls->mtp_inst, ls->port,
@@ -137,7 +154,8 @@ static void listener_open(ws_mtp *m, const ws_listener *want)
 	uv_poll_start(&ls->poll, UV_READABLE, on_listen_readable);
 	ls->next = m->listeners;
 	m->listeners = ls;
-	CORE_LOG_I(WS_LOG, "listening on port %u%s%s", ls->port, ls->path[0] ? ", path " : "", ls->path);
+	CORE_LOG_I(WS_LOG, "listening on port %u (%s)%s%s", ls->port, ls->tls ? "wss" : "ws",
+		   ls->path[0] ? ", path " : "", ls->path);
 }
 
 static void listener_closed(uv_handle_t *h)
@@ -398,8 +416,9 @@ static unsigned get_uint(dm *d, dm_txn *t, const char *path, unsigned dflt)
 }
 
 /* A LocalAgent.MTP.{i} WebSocket we serve; false when we do not. */
-static bool listener_wanted(dm *d, dm_txn *t, uint32_t inst, ws_listener *out)
+static bool listener_wanted(ws_mtp *m, dm *d, dm_txn *t, uint32_t inst, ws_listener *out)
 {
+	const usp_options *o = usp_agent_options(m->agent);
 	char base[64], p[128], v[256];
 
 	snprintf(base, sizeof base, "Device.LocalAgent.MTP.%u.", (unsigned)inst);
@@ -409,17 +428,19 @@ static bool listener_wanted(dm *d, dm_txn *t, uint32_t inst, ws_listener *out)
 	snprintf(p, sizeof p, "%sProtocol", base);
 	if (!get_str(d, t, p, v, sizeof v) || strcmp(v, "WebSocket"))
 		return false;
-	/* TLS on the server side needs a certificate and key, which nothing in
-	 * the data model gives us yet: say so rather than serve plain ws on a
-	 * port meant to be encrypted. */
+	/* TLS on the server side needs our certificate and key: without them,
+	 * say so rather than serve plain ws on a port meant to be encrypted. */
 	snprintf(p, sizeof p, "%sWebSocket.EnableEncryption", base);
-	if (get_bool(d, t, p, true)) {
+	bool tls = get_bool(d, t, p, true);
+	if (tls && !(o->tls_cert && o->tls_key)) {
 		CORE_LOG_W(WS_LOG, "LocalAgent.MTP.%u: EnableEncryption is true but no server certificate is "
-				   "configured; not listening (set it to false for plain ws)", (unsigned)inst);
+				   "configured (duetd --tls-cert, --tls-key); not listening (set it to false for "
+				   "plain ws)", (unsigned)inst);
 		return false;
 	}
 	memset(out, 0, sizeof *out);
 	out->mtp_inst = inst;
+	out->tls = tls;
 	snprintf(p, sizeof p, "%sWebSocket.Port", base);
 	out->port = get_uint(d, t, p, 8443);
 	snprintf(p, sizeof p, "%sWebSocket.Path", base);
@@ -474,12 +495,17 @@ static bool client_wanted(dm *d, dm_txn *t, uint32_t ctl, uint32_t mtp, const ch
  * Bringing listeners and dialled sessions in line
  * ------------------------------------------------------------------------- */
 
-/* A listener stays while its MTP keeps its port; Path and keep-alive
- * changes apply to the next session. */
+/* A listener stays while its MTP keeps its port and encryption; Path and
+ * keep-alive changes apply to the next session. */
+static bool same_listener(const ws_listener *a, const ws_listener *b)
+{
+	return a->mtp_inst == b->mtp_inst && a->port == b->port && a->tls == b->tls;
+}
+
 static void listener_want(ws_mtp *m, const ws_listener *want)
 {
 	for (ws_listener *ls = m->listeners; ls; ls = ls->next) {
-		if (ls->mtp_inst != want->mtp_inst || ls->port != want->port)
+		if (!same_listener(ls, want))
 			continue;
 		memcpy(ls->path, want->path, sizeof ls->path);
 		ls->keepalive_s = want->keepalive_s;
@@ -503,7 +529,7 @@ static void reconcile_listeners(ws_mtp *m, dm *d, dm_txn *t)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (listener_wanted(d, t, inst[i], &want[k]))
+		if (listener_wanted(m, d, t, inst[i], &want[k]))
 			k++;
 	free(inst);
 	/* Old listeners go first, so that a port moving from one MTP to
@@ -512,7 +538,7 @@ static void reconcile_listeners(ws_mtp *m, dm *d, dm_txn *t)
 		ws_listener *ls = *pp;
 		bool keep = false;
 		for (size_t i = 0; i < k && !keep; i++)
-			keep = want[i].mtp_inst == ls->mtp_inst && want[i].port == ls->port;
+			keep = same_listener(&want[i], ls);
 		if (keep) {
 			pp = &ls->next;
 			continue;

@@ -9,13 +9,23 @@ retry), and run-time reconfiguration through a Set of its MTP.
 MQTT 5.0 and 3.1.1 with a private mosquitto: MQTTConnect Record, Content
 Type and Response Topic, "/reply-to=", Notify, undecodable PUBLISHes, and
 switching brokers with a Set.
+TLS, with a throw-away CA made by the openssl CLI: MQTT over TLS to a
+mosquitto TLS listener, the agent's wss server (Controllers must present a
+certificate, R-MTP.1), the agent as wss client; certificates of another CA
+and of another host name are refused.
 
-Tests skip when protoc, python3-websockets, paho or mosquitto is missing.
+Tests skip when protoc, python3-websockets, paho, mosquitto or openssl is
+missing.
 """
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -24,7 +34,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from usp_controller import (AGENT_ID, CONTROLLER_ID, DATA_DIR, TIMEOUT, TLV_ERROR, TLV_HANDSHAKE,  # noqa: E402
                             TLV_RECORD, AgentCase, Controller, NeedsCase, MqttTransport, NoAnswer, Unavailable, UdsLink,
-                            UdsServer, UspAgent, WsServer, broker, describe_record, free_port, get_msg,
+                            UdsServer, UspAgent, WsServer, broker, controller_lines, describe_record, free_port, get_msg,
                             get_values, load_exchange, mqtt, mtp, notify_of, parse_msg, parse_record, pb, record,
                             record_kind, reply_to_suffix, status, uds_frame, ws_connect)
 
@@ -220,19 +230,20 @@ class UdsAgentAsClient(unittest.TestCase):
 # WebSocket
 # ---------------------------------------------------------------------------
 
-def ws_server_lines(inst, port, path="/usp", keepalive=None):
+def ws_server_lines(inst, port, path="/usp", keepalive=None, tls=False):
     p = "Device.LocalAgent.MTP.%d." % inst
     lines = [p + "Protocol WebSocket", p + "Enable true", p + "WebSocket.Port %d" % port,
-             p + "WebSocket.Path " + path, p + "WebSocket.EnableEncryption false"]
+             p + "WebSocket.Path " + path, p + "WebSocket.EnableEncryption " + ("true" if tls else "false")]
     if keepalive:
         lines.append(p + "WebSocket.KeepAliveInterval %d" % keepalive)
     return lines
 
 
-def ws_controller_lines(ctl, mtp, port, path="/controller"):
+def ws_controller_lines(ctl, mtp, port, path="/controller", tls=False):
     p = "Device.LocalAgent.Controller.%d.MTP.%d." % (ctl, mtp)
     return [p + "Protocol WebSocket", p + "Enable true", p + "WebSocket.Host 127.0.0.1",
-            p + "WebSocket.Port %d" % port, p + "WebSocket.Path " + path, p + "WebSocket.EnableEncryption false",
+            p + "WebSocket.Port %d" % port, p + "WebSocket.Path " + path,
+            p + "WebSocket.EnableEncryption " + ("true" if tls else "false"),
             p + "WebSocket.SessionRetryMinimumWaitInterval 1", p + "WebSocket.SessionRetryIntervalMultiplier 1000"]
 
 
@@ -545,6 +556,301 @@ class Mqtt311(MqttCase):
 
 
 del MqttCase  # only the two versions run
+
+
+# ---------------------------------------------------------------------------
+# TLS
+# ---------------------------------------------------------------------------
+
+class Pki:
+    """A throw-away CA and certificates (EC P-256, PEM) in a temporary
+    directory, made with the openssl CLI. name -> (certificate, key) paths:
+      server      signed by the CA, for 127.0.0.1 and localhost (and the
+                  agent's Endpoint ID): every TLS server of the tests
+      client      signed by the CA: every TLS client that authenticates
+      rogue       like server, signed by another CA
+      wrong-name  signed by the CA, for elsewhere.example only
+    The files are readable by all: mosquitto started as root reads them as
+    its own user."""
+
+    def __init__(self):
+        if not shutil.which("openssl"):
+            raise Unavailable("openssl CLI not found (apt-get install openssl)")
+        self.dir = tempfile.mkdtemp(prefix="duet-pki-")
+        os.chmod(self.dir, 0o755)
+        atexit.register(shutil.rmtree, self.dir, True)
+        self.ca = self._ca("ca", "duet test CA")
+        self._ca("other-ca", "duet other CA")
+        self._leaf("server", "ca", "127.0.0.1",
+                   "IP:127.0.0.1,DNS:localhost,URI:urn:bbf:usp:id:" + AGENT_ID)
+        self._leaf("client", "ca", "duet-test-controller", "URI:urn:bbf:usp:id:" + CONTROLLER_ID)
+        self._leaf("rogue", "other-ca", "127.0.0.1", "IP:127.0.0.1,DNS:localhost")
+        self._leaf("wrong-name", "ca", "elsewhere.example", "DNS:elsewhere.example")
+
+    def path(self, name, ext):
+        return os.path.join(self.dir, name + "." + ext)
+
+    def pair(self, name):
+        return self.path(name, "pem"), self.path(name, "key")
+
+    def _openssl(self, *args):
+        p = subprocess.run(("openssl",) + args, capture_output=True, text=True, cwd=self.dir)
+        if p.returncode != 0:
+            raise RuntimeError("openssl %s failed: %s" % (args[0], p.stderr.strip()))
+
+    def _key_args(self, name):
+        return ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.path(name, "key"))
+
+    def _ca(self, name, cn):
+        self._openssl("req", "-x509", *self._key_args(name), "-out", self.path(name, "pem"), "-days", "2",
+                      "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        os.chmod(self.path(name, "key"), 0o644)
+        return self.path(name, "pem")
+
+    def _leaf(self, name, ca, cn, san):
+        with open(self.path(name, "ext"), "w") as f:
+            f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth,clientAuth\n" % san)
+        self._openssl("req", "-new", *self._key_args(name), "-out", self.path(name, "csr"), "-subj", "/CN=" + cn)
+        self._openssl("x509", "-req", "-in", self.path(name, "csr"), "-CA", self.path(ca, "pem"),
+                      "-CAkey", self.path(ca, "key"), "-CAcreateserial", "-days", "2",
+                      "-extfile", self.path(name, "ext"), "-out", self.path(name, "pem"))
+        os.chmod(self.path(name, "key"), 0o644)
+
+    def client_context(self, cert=None):
+        """A TLS client context trusting the CA, presenting cert if given."""
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if cert:
+            ctx.load_cert_chain(*self.pair(cert))
+        return ctx
+
+    def server_context(self, cert="server", want_client_cert=False):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*self.pair(cert))
+        if want_client_cert:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.ca)
+        return ctx
+
+
+_pki = None
+
+
+def pki():
+    """The tests' Pki, made at first use; Unavailable without openssl."""
+    global _pki
+    if _pki is None:
+        _pki = Pki()
+    return _pki
+
+
+def wait_log(agent, text, timeout=TIMEOUT):
+    """The agent's log once it holds text; AssertionError when it does not
+    within timeout."""
+    deadline = time.time() + timeout
+    while True:
+        log = agent.read_log()
+        if text in log:
+            return log
+        if time.time() > deadline:
+            raise AssertionError("no %r in the agent's log within %.1f s:\n%s" % (text, timeout, log[-3000:]))
+        time.sleep(0.02)
+
+
+def tls_options(cert=None):
+    """duetd options: the test CA as --tls-ca, cert as --tls-cert/--tls-key."""
+    args = ["--tls-ca", pki().ca]
+    if cert:
+        pem, key = pki().pair(cert)
+        args += ["--tls-cert", pem, "--tls-key", key]
+    return args
+
+
+class MqttOverTls(NeedsCase):
+    """Device.MQTT.Client.{i}.TransportProtocol TLS against mosquitto TLS
+    listeners (R-MQTT.48; R-MTP.1, R-MTP.4: the broker's certificate must
+    chain to --tls-ca and name BrokerAddress). The test Controller stays on
+    the broker's plain listener."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.needs(pb, mqtt, pki)
+
+    def tls_broker(self, cert, require_certificate=False):
+        b = mqtt().Broker(tls=(pki().ca,) + pki().pair(cert), require_certificate=require_certificate)
+        self.addCleanup(b.close)
+        return b
+
+    def agent(self, defaults, options):
+        agent = UspAgent(defaults_extra=defaults, extra=options)
+        self.addCleanup(agent.cleanup)
+        agent.start()
+        admin = agent.admin()
+        self.addCleanup(admin.close)
+        return agent, admin
+
+    def controller(self, b, version=5):
+        t = MqttTransport(b.port, AGENT_TOPIC, CONTROLLER_TOPIC, version)
+        self.addCleanup(t.close)
+        return Controller(t, agent_id=AGENT_ID)
+
+    def test_get_over_tls(self):
+        b = self.tls_broker("server")
+        ctl = self.controller(b)
+        agent, admin = self.agent(mqtt_lines(b.tls_port, "5.0") + ["Device.MQTT.Client.1.TransportProtocol TLS"],
+                                  tls_options())
+        ctl.wait_connect_record("mqtt_connect", timeout=TIMEOUT)
+        self.assertEqual(ctl.value("Device.DeviceInfo.ProductClass"), "DuetGW")
+        self.assertEqual(admin.value("Device.MQTT.Client.1.Status"), "Connected")
+
+    def test_client_certificate_for_a_broker_that_asks(self):
+        # the agent's own certificate answers a broker requiring one
+        b = self.tls_broker("server", require_certificate=True)
+        ctl = self.controller(b, 3)
+        self.agent(mqtt_lines(b.tls_port, "3.1.1") + ["Device.MQTT.Client.1.TransportProtocol TLS"],
+                   tls_options("client"))
+        ctl.wait_connect_record("mqtt_connect", timeout=TIMEOUT)  # subscribed: requests reach it
+        self.assertEqual(ctl.value("Device.DeviceInfo.ProductClass"), "DuetGW")
+
+    def test_untrusted_or_misnamed_broker_is_refused(self):
+        # Client.1: a certificate of another CA; Client.2 (LocalAgent.MTP.3):
+        # the right CA, another host name
+        rogue, misnamed = self.tls_broker("rogue"), self.tls_broker("wrong-name")
+        second = ["Device.MQTT.Client.2.Enable true", "Device.MQTT.Client.2.BrokerAddress 127.0.0.1",
+                  "Device.MQTT.Client.2.BrokerPort %d" % misnamed.tls_port,
+                  "Device.MQTT.Client.2.ProtocolVersion 5.0", "Device.MQTT.Client.2.TransportProtocol TLS",
+                  "Device.MQTT.Client.2.ClientID duet-tls-2",
+                  "Device.LocalAgent.MTP.3.Protocol MQTT", "Device.LocalAgent.MTP.3.Enable true",
+                  "Device.LocalAgent.MTP.3.MQTT.Reference Device.MQTT.Client.2",
+                  "Device.LocalAgent.MTP.3.MQTT.ResponseTopicConfigured usp/agent/tls-2"]
+        agent, admin = self.agent(mqtt_lines(rogue.tls_port, "5.0") +
+                                  ["Device.MQTT.Client.1.TransportProtocol TLS"] + second, tls_options())
+        wait_log(agent, "Device.MQTT.Client.1: cannot connect")
+        log = wait_log(agent, "Device.MQTT.Client.2: cannot connect")
+        self.assertIn("certificate verify failed", log)  # libmosquitto's reason, logged
+        self.assertIn("host name verification failed", log)
+        for k in (1, 2):
+            self.assertNotEqual(admin.value("Device.MQTT.Client.%d.Status" % k), "Connected")
+
+
+class WebSocketTlsServer(AgentCase):
+    """LocalAgent.MTP.2 with EnableEncryption true: wss with the agent's
+    --tls-cert; a Controller must present a certificate signed by a CA of
+    --tls-ca (R-MTP.1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not cls.needs(pki):
+            return
+        cls.port = free_port()
+        cls.defaults_extra = ws_server_lines(2, cls.port, tls=True)
+        cls.agent_args = tls_options("server")
+        super().setUpClass()
+        if cls.unavailable:
+            return
+        if not wait_port(cls.port):
+            raise AssertionError("no wss listener on port %d:\n%s" % (cls.port, cls.agent.read_log()[-2000:]))
+
+    def url(self, scheme="wss", host="127.0.0.1"):
+        return "%s://%s:%d/usp" % (scheme, host, self.port)
+
+    def assert_refused(self, url, ctx):
+        try:
+            conn = ws_connect(url, ssl=ctx)
+        except (OSError, mtp().websockets.exceptions.WebSocketException):
+            return  # the TLS or the opening handshake failed
+        self.addCleanup(conn.close)
+        self.fail("a session over %s opened" % url)
+
+    def test_get_over_wss(self):
+        for host in ("127.0.0.1", "localhost"):
+            with self.subTest(host=host):
+                conn = ws_connect(self.url(host=host), ssl=pki().client_context("client"))
+                self.addCleanup(conn.close)
+                ctl = Controller(conn, agent_id=AGENT_ID)
+                self.assertEqual(record_kind(ctl.recv_record()), "websocket_connect")
+                self.assertEqual(ctl.value("Device.DeviceInfo.ProductClass"), "DuetGW")
+
+    def test_plain_ws_is_refused(self):
+        self.assert_refused(self.url("ws"), None)
+
+    def test_controller_without_certificate_is_refused(self):
+        # R-MTP.1
+        self.assert_refused(self.url(), pki().client_context())
+
+    def test_controller_of_another_ca_is_refused(self):
+        self.assert_refused(self.url(), pki().client_context("rogue"))
+        wait_log(self.agent, "refusing a wss client")
+
+
+class WebSocketTlsServerWithoutCertificate(AgentCase):
+    """EnableEncryption true and no --tls-cert: no listener, and a log line
+    saying why (never plain ws on a port meant to be encrypted)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.port = free_port()
+        cls.defaults_extra = ws_server_lines(2, cls.port, tls=True)
+        super().setUpClass()
+
+    def test_not_listening(self):
+        wait_log(self.agent, "LocalAgent.MTP.2: EnableEncryption is true but no server certificate")
+        self.assertTrue(wait_port(self.port, up=False, timeout=0.5))
+
+
+class WebSocketTlsClient(NeedsCase):
+    """The agent dials wss Controllers (EnableEncryption true) and checks
+    their certificates against --tls-ca and their names against Host
+    (R-MTP.4): Controller.1 has a good one, Controller.2 one of another CA,
+    Controller.3 one for another host. Controller.1's server asks for the
+    agent's certificate (--tls-cert)."""
+    ROGUE_ID = "proto::duet-tls-rogue"
+    MISNAMED_ID = "proto::duet-tls-misnamed"
+
+    @classmethod
+    def setUpClass(cls):
+        if not cls.needs(pb, mtp, pki):
+            return
+        cls.servers = [WsServer(ssl=pki().server_context(cert, want_client_cert=cert == "server"))
+                       for cert in ("server", "rogue", "wrong-name")]
+        lines = []
+        for inst, (server, eid) in enumerate(zip(cls.servers, (CONTROLLER_ID, cls.ROGUE_ID, cls.MISNAMED_ID)), 1):
+            if inst > 1:
+                lines += controller_lines(inst, eid)
+            lines += ws_controller_lines(inst, 1, server.port, tls=True)
+        cls.agent = UspAgent(defaults_extra=lines, extra=tls_options("client"))
+        try:
+            cls.agent.start()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.unavailable:
+            return
+        if "agent" in cls.__dict__:
+            cls.agent.cleanup()
+        for server in cls.servers:
+            server.close()
+
+    def test_session_with_a_trusted_controller(self):
+        conn = self.servers[0].accept()
+        self.addCleanup(conn.close)
+        ctl = Controller(conn, agent_id=AGENT_ID)
+        self.assertEqual(record_kind(ctl.recv_record()), "websocket_connect")
+        self.assertEqual(ctl.value("Device.DeviceInfo.ProductClass"), "DuetGW")
+
+    def test_untrusted_and_misnamed_controllers_are_refused(self):
+        wait_log(self.agent, "cannot reach " + self.ROGUE_ID)
+        log = wait_log(self.agent, "cannot reach " + self.MISNAMED_ID)
+        self.assertIn("unable to get local issuer certificate", log)
+        self.assertIn("IP address mismatch", log)
+        for server in self.servers[1:]:
+            with self.assertRaises(NoAnswer):
+                server.accept(timeout=0.1)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -608,20 +608,22 @@ class WsTransport(Transport):
             pass  # already closed
 
 
-def ws_connect(url, endpoint_id=CONTROLLER_ID, subprotocols=("v1.usp",), timeout=TIMEOUT):
+def ws_connect(url, endpoint_id=CONTROLLER_ID, subprotocols=("v1.usp",), timeout=TIMEOUT, ssl=None):
     """A session with an agent's WebSocket server; our EndpointID goes in the
-    eid query parameter (R-WS.10b). Handshake failures raise websockets'
-    exceptions."""
-    return WsTransport(mtp().WsClient(url, endpoint_id, subprotocols=subprotocols, timeout=timeout))
+    eid query parameter (R-WS.10b). A wss:// url wants ssl, an
+    ssl.SSLContext. Handshake failures raise websockets' exceptions (TLS
+    ones ssl's or OSError)."""
+    return WsTransport(mtp().WsClient(url, endpoint_id, subprotocols=subprotocols, timeout=timeout, ssl=ssl))
 
 
 class WsServer:
     """A Controller's WebSocket server on 127.0.0.1 for the agent to dial;
     accept() gives the next session (WsTransport with .path and
-    .request_protocols)."""
+    .request_protocols). With ssl (an ssl.SSLContext with its certificate)
+    it is a wss server."""
 
-    def __init__(self):
-        self.s = mtp().WsServer(endpoint_id=CONTROLLER_ID)
+    def __init__(self, ssl=None):
+        self.s = mtp().WsServer(endpoint_id=CONTROLLER_ID, ssl=ssl)
         self.port = self.s.port
 
     def accept(self, timeout=TIMEOUT):

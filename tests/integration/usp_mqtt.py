@@ -6,7 +6,15 @@ Broker
                                generated in a temporary directory (listener,
                                allow_anonymous, persistence off,
                                set_tcp_nodelay); started at once.
+  b = Broker(tls=(cafile, certfile, keyfile), require_certificate=False)
+                               the same plus a second listener speaking TLS
+                               with that certificate and key (PEM); client
+                               certificates are checked against cafile, and
+                               required with require_certificate. mosquitto
+                               started as root reads them as its own user:
+                               they must be readable by all.
   b.port, b.log_path           where it listens, where it logs.
+  b.tls_port                   the TLS listener's port (None without tls).
   b.stop()                     terminate it (the port stays ours to reuse).
   b.start()                    start it again on the same port.
   b.restart(pause=0)           stop, wait pause seconds, start.
@@ -87,13 +95,19 @@ def _wait_port(port, timeout):
 class Broker:
     """A private mosquitto; see the module docstring."""
 
-    def __init__(self, port=0, start=True):
+    def __init__(self, port=0, start=True, tls=None, require_certificate=False):
         self.dir = tempfile.mkdtemp(prefix="duet-mqtt-")
         self.port = port or free_port()
+        self.tls_port = free_port() if tls else None
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         self.log_path = os.path.join(self.dir, "mosquitto.log")
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
+            if tls:
+                cafile, certfile, keyfile = tls
+                f.write("listener %d 127.0.0.1\n" % self.tls_port)
+                f.write("cafile %s\ncertfile %s\nkeyfile %s\n" % (cafile, certfile, keyfile))
+                f.write("require_certificate %s\n" % ("true" if require_certificate else "false"))
             f.write("allow_anonymous true\n")
             f.write("persistence false\n")
             f.write("set_tcp_nodelay true\n")
@@ -108,9 +122,10 @@ class Broker:
             return
         self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not _wait_port(self.port, timeout):
-            self.stop()
-            raise RuntimeError("mosquitto did not start on port %d" % self.port)
+        for port in (self.port, self.tls_port):
+            if port and not _wait_port(port, timeout):
+                self.stop()
+                raise RuntimeError("mosquitto did not start on port %d" % port)
 
     def stop(self):
         if not self.proc:
