@@ -35,6 +35,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all run test unit bench fuzz deps clean
+# generated bindings are kept, not deleted as intermediates
+.SECONDARY: $(PROTO_C) $(PROTO_H)
 all: $(BUILD)/duetd $(BUILD)/duetctl
 
 deps: $(DEPS_STAMP)
