@@ -34,6 +34,9 @@ CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
+# The CWMP SOAP codec generated from wsdl/ (gSOAP).
+include cwmp/codec_gen.mk
+
 .PHONY: all run test unit bench fuzz deps clean
 # generated bindings are kept, not deleted as intermediates
 .SECONDARY: $(PROTO_C) $(PROTO_H)
@@ -90,9 +93,9 @@ run: all
 	$(BUILD)/duetd --state var --defaults datamodel/factory-defaults.txt \
 		--schema datamodel/device2.xml --admin var/duetd.sock
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(CWMP_TEST_BIN)
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(CWMP_TEST_BIN)
 	@SHARED=$(SHARED) BUILD=$(BUILD) sh tests/run.sh
 
 bench: all $(BUILD)/duetbench
