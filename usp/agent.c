@@ -154,12 +154,16 @@ static void answer_record(usp_agent *a, usp_conn *c, const usp_record *r)
 	}
 	/* An MQTT reply topic or a connection without a handshake learns its
 	 * peer from the first record. */
-	if (!c->peer_id[0])
+	if (!c->peer_id[0]) {
 		snprintf(c->peer_id, sizeof c->peer_id, "%s", r->from_id);
+		usp_subs_controller_up(a->subs, c->peer_id);
+	}
 	uint8_t *resp = NULL, *rec = NULL;
 	size_t resp_len = 0, rec_len = 0;
-	if (usp_msg_handle(a, &ctl, r->payload, r->payload_len, &resp, &resp_len) || !resp)
+	if (usp_msg_handle(a, &ctl, r->payload, r->payload_len, &resp, &resp_len) || !resp) {
+		free(resp);
 		return;
+	}
 	if (!wrap(a, r->from_id, resp, resp_len, &rec, &rec_len)) {
 		if (c->ops->send(c, rec, rec_len))
 			CORE_LOG_W("usp", "response to %s could not be sent", r->from_id);
