@@ -2,8 +2,8 @@
  * tests/cwmp/test_cwmp_codec.c - the gSOAP serialisers generated from wsdl/
  * write and read CWMP envelopes as the wire needs them.
  *
- * Covers the generated code only (soapC.c), not cwmp/'s adapter, which does
- * not exist yet. An Inform is written and checked against the official
+ * Covers the generated code only (soapC.c); cwmp/'s adapter is tested in
+ * test_cwmp_adapter.c. An Inform is written and checked against the official
  * cwmp-1-2.xsd when ../shared/bbf is present; an ACS GetParameterValues
  * envelope, in the 1.2 and in the 1.0 namespace, is read back.
  */
