@@ -2,8 +2,9 @@
  * cwmp/codec.c - the thin adapter between cwmp_msg (cwmp/codec.h) and the
  * gSOAP serialisers generated from wsdl/ into $(BUILD)/cwmp/gen: what both
  * directions share (namespace tables, gSOAP contexts, value types, status
- * texts). Reading is in codec_decode.c, writing in codec_encode.c; no gSOAP
- * type leaves these three files. Session rules are not here.
+ * texts). Reading is in codec_decode.c, writing in codec_encode.c, the
+ * software module RPCs in codec_du.c; no gSOAP type leaves these files.
+ * Session rules are not here.
  */
 #include "cwmp/codec_priv.h"
 
@@ -97,7 +98,7 @@ const char *cwmp_codec_strerror(int status)
 {
 	static const char *const text[] = {
 		"success", "invalid argument", "out of memory", "malformed envelope",
-		"unsupported method",
+		"unsupported method", "header not understood",
 	};
 
 	if (status > 0 || -status >= (int)(sizeof text / sizeof text[0]))

@@ -17,7 +17,12 @@ enum cwmp_codec_status {
 	CWMP_CODEC_EINVAL = -1,      /* bad argument (NULL pointer, unknown kind) */
 	CWMP_CODEC_ENOMEM = -2,      /* allocation failed */
 	CWMP_CODEC_EPARSE = -3,      /* input is not a well-formed CWMP envelope */
-	CWMP_CODEC_EUNSUPPORTED = -4 /* well-formed, but a method this codec does not know */
+	CWMP_CODEC_EUNSUPPORTED = -4, /* well-formed, but a method this codec does not know */
+	/* the Header holds an entry this codec does not know, marked
+	 * SOAP-ENV:mustUnderstand="1" (SOAP 1.1 4.2.3): the message must not
+	 * be processed; answer with a SOAP Fault whose faultcode is
+	 * MustUnderstand (not a CWMP fault, so no cwmp:Fault code) */
+	CWMP_CODEC_EMUSTUNDERSTAND = -5
 };
 
 /* Namespace minor version: urn:dslforum-org:cwmp-1-<n>. CWMP 1.3 and 1.4
@@ -108,6 +113,59 @@ typedef struct cwmp_fault {
 	size_t n_spv;
 } cwmp_fault;
 
+/* One entry of a Get(All)QueuedTransfersResponse TransferList (A.4.1.1,
+ * A.4.1.7). GetQueuedTransfersResponse carries only command_key and state;
+ * the other fields belong to GetAllQueuedTransfersResponse. */
+typedef struct cwmp_queued_transfer {
+	char *command_key; /* "" for a transfer the ACS did not request */
+	int state;         /* 1 not started, 2 in progress, 3 completed */
+	int is_download;
+	char *file_type;
+	unsigned file_size;
+	char *target_file_name;
+} cwmp_queued_transfer;
+
+/* One TimeWindowStruct of a ScheduleDownload (A.4.1.8): seconds from
+ * the moment the CPE received the request. Whether windows are
+ * consistent (start < end, no overlap, in order) is for the session
+ * layer to judge (9003); the codec only checks there are one or two. */
+typedef struct cwmp_time_window {
+	unsigned start, end;
+	char *mode;         /* "1 At Any Time" ... "4 Confirmation Needed" */
+	char *user_message;
+	int max_retries;    /* -1: CPE decides */
+} cwmp_time_window;
+
+/* Which OperationStruct a ChangeDUState operation is; the wire says it
+ * with xsi:type (A.4.1.10). */
+typedef enum cwmp_du_op_kind {
+	CWMP_DU_INSTALL = 0,
+	CWMP_DU_UPDATE,
+	CWMP_DU_UNINSTALL
+} cwmp_du_op_kind;
+
+/* One ChangeDUState operation. Elements the schema makes optional are
+ * NULL when absent, since absence means something here (an Update
+ * without UUID targets the DU by URL); fields an op kind does not have
+ * stay NULL: Install has url, uuid, username, password,
+ * execution_env_ref; Update uuid, version, url, username, password;
+ * Uninstall uuid, version, execution_env_ref. */
+typedef struct cwmp_du_op {
+	cwmp_du_op_kind op;
+	char *url, *uuid, *version, *username, *password, *execution_env_ref;
+} cwmp_du_op;
+
+/* One OpResultStruct of a DUStateChangeComplete (A.4.2.3); fault_code 0
+ * is success. NULL strings are sent empty, NULL times as the Unknown Time. */
+typedef struct cwmp_du_result {
+	char *uuid, *deployment_unit_ref, *version, *current_state;
+	int resolved;
+	char *execution_unit_ref_list; /* comma-separated paths */
+	char *start_time, *complete_time;
+	unsigned fault_code;
+	char *fault_string;
+} cwmp_du_result;
+
 typedef enum cwmp_msg_kind {
 	CWMP_MSG_EMPTY = 0, /* empty HTTP body or empty SOAP Body */
 	/* ACS -> CPE requests */
@@ -125,9 +183,15 @@ typedef enum cwmp_msg_kind {
 	CWMP_MSG_DOWNLOAD,
 	CWMP_MSG_UPLOAD,
 	CWMP_MSG_CANCEL_TRANSFER,
+	CWMP_MSG_GET_QUEUED_TRANSFERS,
+	CWMP_MSG_GET_ALL_QUEUED_TRANSFERS,
+	CWMP_MSG_SCHEDULE_DOWNLOAD,
+	CWMP_MSG_CHANGE_DU_STATE,
 	/* ACS -> CPE responses */
 	CWMP_MSG_INFORM_RESPONSE,
 	CWMP_MSG_TRANSFER_COMPLETE_RESPONSE,
+	CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE_RESPONSE,
+	CWMP_MSG_DU_STATE_CHANGE_COMPLETE_RESPONSE,
 	CWMP_MSG_GET_RPC_METHODS_RESPONSE, /* also CPE -> ACS */
 	CWMP_MSG_FAULT,                    /* both directions */
 	/* CPE -> ACS */
@@ -144,8 +208,14 @@ typedef enum cwmp_msg_kind {
 	CWMP_MSG_DOWNLOAD_RESPONSE,
 	CWMP_MSG_UPLOAD_RESPONSE,
 	CWMP_MSG_CANCEL_TRANSFER_RESPONSE,
+	CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE,
+	CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE,
+	CWMP_MSG_SCHEDULE_DOWNLOAD_RESPONSE,
+	CWMP_MSG_CHANGE_DU_STATE_RESPONSE,
 	CWMP_MSG_INFORM,
 	CWMP_MSG_TRANSFER_COMPLETE,
+	CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE,
+	CWMP_MSG_DU_STATE_CHANGE_COMPLETE,
 	CWMP_MSG_KIND_COUNT
 } cwmp_msg_kind;
 
@@ -175,7 +245,9 @@ typedef struct cwmp_msg {
 			char *target_file_name; /* Download only */
 			unsigned delay_seconds;
 			char *success_url, *failure_url; /* Download only */
-		} transfer; /* Download, Upload */
+			cwmp_time_window *windows;       /* ScheduleDownload only */
+			size_t n_windows;
+		} transfer; /* Download, Upload, ScheduleDownload */
 		struct {
 			int status; /* 0 done, 1 not yet */
 			char *start_time, *complete_time;
@@ -222,7 +294,27 @@ typedef struct cwmp_msg {
 			unsigned fault_code;
 			char *fault_string;
 			char *start_time, *complete_time;
-		} transfer_complete;
+			/* AutonomousTransferComplete only (A.3.3.3) */
+			char *announce_url, *transfer_url;
+			int is_download;
+			char *file_type;
+			unsigned file_size;
+			char *target_file_name;
+		} transfer_complete; /* (Autonomous)TransferComplete */
+		struct {
+			cwmp_queued_transfer *v;
+			size_t n;
+		} queued; /* Get(All)QueuedTransfersResponse */
+		struct {
+			cwmp_du_op *v;
+			size_t n;
+			char *command_key; /* NULL when absent */
+		} du_ops; /* ChangeDUState */
+		struct {
+			cwmp_du_result *v;
+			size_t n;
+			char *command_key; /* NULL when absent */
+		} du_results; /* DUStateChangeComplete */
 	} u;
 	void *mem; /* codec-owned storage of a decoded message; NULL when caller-built */
 } cwmp_msg;
@@ -240,8 +332,12 @@ typedef struct cwmp_fault_info {
  * xml/len: the HTTP body, not NUL-terminated necessarily; len 0 gives
  * CWMP_MSG_EMPTY. Accepts any namespace prefixes, cwmp-1-0 to cwmp-1-4.
  * *out: on success a message the caller frees with cwmp_msg_free.
- * why: if not NULL, filled on EPARSE/EUNSUPPORTED with the CWMP fault.
- * Returns CWMP_CODEC_OK, EINVAL, ENOMEM, EPARSE (9003) or EUNSUPPORTED (9000).
+ * why: if not NULL, filled on failure with the CWMP fault; on
+ * EMUSTUNDERSTAND its code is 0, since the answer is the SOAP fault
+ * MustUnderstand rather than a CWMP fault. Unknown header entries
+ * without mustUnderstand="1" are skipped.
+ * Returns CWMP_CODEC_OK, EINVAL, ENOMEM, EPARSE (9003), EUNSUPPORTED (9000)
+ * or EMUSTUNDERSTAND; on any failure *out stays NULL.
  */
 int cwmp_codec_decode(const char *xml, size_t len, cwmp_msg **out, cwmp_fault_info *why);
 
@@ -249,7 +345,8 @@ int cwmp_codec_decode(const char *xml, size_t len, cwmp_msg **out, cwmp_fault_in
  * cwmp_codec_encode - write m as one SOAP 1.1 envelope in namespace
  * urn:dslforum-org:cwmp-1-<ns_version>. CWMP_MSG_EMPTY gives an empty
  * body (len 0). *xml is malloc'd, NUL-terminated, owned by the caller.
- * Returns CWMP_CODEC_OK, EINVAL (bad kind or version) or ENOMEM.
+ * Returns CWMP_CODEC_OK, EINVAL (bad kind or version, or a
+ * DUStateChangeComplete without results) or ENOMEM.
  */
 int cwmp_codec_encode(const cwmp_msg *m, int ns_version, char **xml, size_t *len);
 

@@ -16,12 +16,7 @@ struct block {
 	max_align_t data[];
 };
 
-struct conv {
-	struct block **chain;
-	int failed;
-};
-
-static void *conv_alloc(struct conv *c, size_t size)
+void *cwmp_conv_alloc(struct conv *c, size_t size)
 {
 	struct block *b;
 
@@ -37,7 +32,7 @@ static void *conv_alloc(struct conv *c, size_t size)
 	return b->data;
 }
 
-static char *conv_str(struct conv *c, const char *s)
+char *cwmp_conv_str(struct conv *c, const char *s)
 {
 	char *d;
 	size_t n;
@@ -45,7 +40,7 @@ static char *conv_str(struct conv *c, const char *s)
 	if (!s)
 		return NULL;
 	n = strlen(s) + 1;
-	d = conv_alloc(c, n);
+	d = cwmp_conv_alloc(c, n);
 	if (d)
 		memcpy(d, s, n);
 	return d;
@@ -62,7 +57,7 @@ static int cp_values(struct conv *c, const struct ParameterValueList *l, cwmp_pa
 	*v = NULL;
 	if (!l || l->__size <= 0)
 		return 0;
-	*v = conv_alloc(c, (size_t)l->__size * sizeof **v);
+	*v = cwmp_conv_alloc(c, (size_t)l->__size * sizeof **v);
 	if (!*v)
 		return -1;
 	for (i = 0; i < l->__size; i++) {
@@ -70,8 +65,8 @@ static int cp_values(struct conv *c, const struct ParameterValueList *l, cwmp_pa
 
 		if (!p || !p->Name)
 			return -2;
-		(*v)[i].name = conv_str(c, p->Name);
-		(*v)[i].value = conv_str(c, p->Value.__item ? p->Value.__item : "");
+		(*v)[i].name = cwmp_conv_str(c, p->Name);
+		(*v)[i].value = cwmp_conv_str(c, p->Value.__item ? p->Value.__item : "");
 		(*v)[i].type = cwmp_codec_type_from_wire(p->Value.xsi__type);
 	}
 	*n = (size_t)l->__size;
@@ -86,13 +81,13 @@ static int cp_strings(struct conv *c, char **src, int size, cwmp_strings *dst)
 	dst->v = NULL;
 	if (size <= 0)
 		return 0;
-	dst->v = conv_alloc(c, (size_t)size * sizeof *dst->v);
+	dst->v = cwmp_conv_alloc(c, (size_t)size * sizeof *dst->v);
 	if (!dst->v)
 		return -1;
 	for (i = 0; i < size; i++) {
 		if (!src[i])
 			return -2;
-		dst->v[i] = conv_str(c, src[i]);
+		dst->v[i] = cwmp_conv_str(c, src[i]);
 	}
 	dst->n = (size_t)size;
 	return 0;
@@ -117,7 +112,7 @@ static int rd_gpn(struct conv *c, const void *p, cwmp_msg *m)
 {
 	const struct _cwmp__GetParameterNames *g = p;
 
-	m->u.gpn.path = conv_str(c, g->ParameterPath ? g->ParameterPath : "");
+	m->u.gpn.path = cwmp_conv_str(c, g->ParameterPath ? g->ParameterPath : "");
 	m->u.gpn.next_level = g->NextLevel == xsd__boolean__true_;
 	return 0;
 }
@@ -128,7 +123,7 @@ static int rd_spv(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!s->ParameterList)
 		return -2;
-	m->u.spv.parameter_key = conv_str(c, s->ParameterKey ? s->ParameterKey : "");
+	m->u.spv.parameter_key = cwmp_conv_str(c, s->ParameterKey ? s->ParameterKey : "");
 	return cp_values(c, s->ParameterList, &m->u.spv.v, &m->u.spv.n);
 }
 
@@ -138,8 +133,8 @@ static int rd_add(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!a->ObjectName)
 		return -2;
-	m->u.object.object_name = conv_str(c, a->ObjectName);
-	m->u.object.parameter_key = conv_str(c, a->ParameterKey ? a->ParameterKey : "");
+	m->u.object.object_name = cwmp_conv_str(c, a->ObjectName);
+	m->u.object.parameter_key = cwmp_conv_str(c, a->ParameterKey ? a->ParameterKey : "");
 	return 0;
 }
 
@@ -149,8 +144,8 @@ static int rd_del(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!d->ObjectName)
 		return -2;
-	m->u.object.object_name = conv_str(c, d->ObjectName);
-	m->u.object.parameter_key = conv_str(c, d->ParameterKey ? d->ParameterKey : "");
+	m->u.object.object_name = cwmp_conv_str(c, d->ObjectName);
+	m->u.object.parameter_key = cwmp_conv_str(c, d->ParameterKey ? d->ParameterKey : "");
 	return 0;
 }
 
@@ -158,7 +153,7 @@ static int rd_reboot(struct conv *c, const void *p, cwmp_msg *m)
 {
 	const struct _cwmp__Reboot *r = p;
 
-	m->u.command_key = conv_str(c, r->CommandKey ? r->CommandKey : "");
+	m->u.command_key = cwmp_conv_str(c, r->CommandKey ? r->CommandKey : "");
 	return 0;
 }
 
@@ -188,7 +183,7 @@ static int rd_spa(struct conv *c, const void *p, cwmp_msg *m)
 		return -2;
 	if (l->__size <= 0)
 		return 0;
-	m->u.spa.v = conv_alloc(c, (size_t)l->__size * sizeof *m->u.spa.v);
+	m->u.spa.v = cwmp_conv_alloc(c, (size_t)l->__size * sizeof *m->u.spa.v);
 	if (!m->u.spa.v)
 		return -1;
 	for (i = 0; i < l->__size; i++) {
@@ -196,7 +191,7 @@ static int rd_spa(struct conv *c, const void *p, cwmp_msg *m)
 
 		if (!e || !e->Name)
 			return -2;
-		m->u.spa.v[i].name = conv_str(c, e->Name);
+		m->u.spa.v[i].name = cwmp_conv_str(c, e->Name);
 		m->u.spa.v[i].notification_change = e->NotificationChange == xsd__boolean__true_;
 		m->u.spa.v[i].notification = e->Notification;
 		m->u.spa.v[i].access_list_change = e->AccessListChange == xsd__boolean__true_;
@@ -215,7 +210,7 @@ static int rd_gpa_resp(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!l || l->__size <= 0)
 		return 0;
-	m->u.attrs.v = conv_alloc(c, (size_t)l->__size * sizeof *m->u.attrs.v);
+	m->u.attrs.v = cwmp_conv_alloc(c, (size_t)l->__size * sizeof *m->u.attrs.v);
 	if (!m->u.attrs.v)
 		return -1;
 	for (i = 0; i < l->__size; i++) {
@@ -223,7 +218,7 @@ static int rd_gpa_resp(struct conv *c, const void *p, cwmp_msg *m)
 
 		if (!a || !a->Name)
 			return -2;
-		m->u.attrs.v[i].name = conv_str(c, a->Name);
+		m->u.attrs.v[i].name = cwmp_conv_str(c, a->Name);
 		m->u.attrs.v[i].notification = a->Notification;
 		rc = cp_access(c, a->AccessList, &m->u.attrs.v[i].access_list);
 		if (rc)
@@ -239,16 +234,16 @@ static int rd_download(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!d->URL || !d->FileType)
 		return -2;
-	m->u.transfer.command_key = conv_str(c, cwmp_codec_or_empty(d->CommandKey));
-	m->u.transfer.file_type = conv_str(c, d->FileType);
-	m->u.transfer.url = conv_str(c, d->URL);
-	m->u.transfer.username = conv_str(c, cwmp_codec_or_empty(d->Username));
-	m->u.transfer.password = conv_str(c, cwmp_codec_or_empty(d->Password));
+	m->u.transfer.command_key = cwmp_conv_str(c, cwmp_codec_or_empty(d->CommandKey));
+	m->u.transfer.file_type = cwmp_conv_str(c, d->FileType);
+	m->u.transfer.url = cwmp_conv_str(c, d->URL);
+	m->u.transfer.username = cwmp_conv_str(c, cwmp_codec_or_empty(d->Username));
+	m->u.transfer.password = cwmp_conv_str(c, cwmp_codec_or_empty(d->Password));
 	m->u.transfer.file_size = d->FileSize;
-	m->u.transfer.target_file_name = conv_str(c, cwmp_codec_or_empty(d->TargetFileName));
+	m->u.transfer.target_file_name = cwmp_conv_str(c, cwmp_codec_or_empty(d->TargetFileName));
 	m->u.transfer.delay_seconds = d->DelaySeconds;
-	m->u.transfer.success_url = conv_str(c, cwmp_codec_or_empty(d->SuccessURL));
-	m->u.transfer.failure_url = conv_str(c, cwmp_codec_or_empty(d->FailureURL));
+	m->u.transfer.success_url = cwmp_conv_str(c, cwmp_codec_or_empty(d->SuccessURL));
+	m->u.transfer.failure_url = cwmp_conv_str(c, cwmp_codec_or_empty(d->FailureURL));
 	return 0;
 }
 
@@ -258,18 +253,55 @@ static int rd_upload(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!u->URL || !u->FileType)
 		return -2;
-	m->u.transfer.command_key = conv_str(c, cwmp_codec_or_empty(u->CommandKey));
-	m->u.transfer.file_type = conv_str(c, u->FileType);
-	m->u.transfer.url = conv_str(c, u->URL);
-	m->u.transfer.username = conv_str(c, cwmp_codec_or_empty(u->Username));
-	m->u.transfer.password = conv_str(c, cwmp_codec_or_empty(u->Password));
+	m->u.transfer.command_key = cwmp_conv_str(c, cwmp_codec_or_empty(u->CommandKey));
+	m->u.transfer.file_type = cwmp_conv_str(c, u->FileType);
+	m->u.transfer.url = cwmp_conv_str(c, u->URL);
+	m->u.transfer.username = cwmp_conv_str(c, cwmp_codec_or_empty(u->Username));
+	m->u.transfer.password = cwmp_conv_str(c, cwmp_codec_or_empty(u->Password));
 	m->u.transfer.delay_seconds = u->DelaySeconds;
+	return 0;
+}
+
+/* A.4.1.8: a ScheduleDownload names one or two time windows. */
+#define MAX_TIME_WINDOWS 2
+
+static int rd_sched_dl(struct conv *c, const void *p, cwmp_msg *m)
+{
+	const struct _cwmp__ScheduleDownload *d = p;
+	const struct TimeWindowList *l = d->TimeWindowList;
+	int i;
+
+	if (!d->URL || !d->FileType || !l || l->__size < 1 || l->__size > MAX_TIME_WINDOWS)
+		return -2;
+	m->u.transfer.command_key = cwmp_conv_str(c, cwmp_codec_or_empty(d->CommandKey));
+	m->u.transfer.file_type = cwmp_conv_str(c, d->FileType);
+	m->u.transfer.url = cwmp_conv_str(c, d->URL);
+	m->u.transfer.username = cwmp_conv_str(c, cwmp_codec_or_empty(d->Username));
+	m->u.transfer.password = cwmp_conv_str(c, cwmp_codec_or_empty(d->Password));
+	m->u.transfer.file_size = d->FileSize;
+	m->u.transfer.target_file_name = cwmp_conv_str(c, cwmp_codec_or_empty(d->TargetFileName));
+	m->u.transfer.windows = cwmp_conv_alloc(c, (size_t)l->__size * sizeof *m->u.transfer.windows);
+	if (!m->u.transfer.windows)
+		return -1;
+	for (i = 0; i < l->__size; i++) {
+		const struct cwmp__TimeWindowStruct *w = l->__ptrTimeWindowStruct[i];
+		cwmp_time_window *t = &m->u.transfer.windows[i];
+
+		if (!w || !w->WindowMode)
+			return -2;
+		t->start = w->WindowStart;
+		t->end = w->WindowEnd;
+		t->mode = cwmp_conv_str(c, w->WindowMode);
+		t->user_message = cwmp_conv_str(c, cwmp_codec_or_empty(w->UserMessage));
+		t->max_retries = w->MaxRetries;
+	}
+	m->u.transfer.n_windows = (size_t)l->__size;
 	return 0;
 }
 
 static int rd_cancel(struct conv *c, const void *p, cwmp_msg *m)
 {
-	m->u.command_key = conv_str(c, cwmp_codec_or_empty(((const struct _cwmp__CancelTransfer *)p)->CommandKey));
+	m->u.command_key = cwmp_conv_str(c, cwmp_codec_or_empty(((const struct _cwmp__CancelTransfer *)p)->CommandKey));
 	return 0;
 }
 
@@ -278,8 +310,8 @@ static int rd_dl_resp(struct conv *c, const void *p, cwmp_msg *m)
 	const struct _cwmp__DownloadResponse *r = p;
 
 	m->u.transfer_response.status = r->Status;
-	m->u.transfer_response.start_time = conv_str(c, r->StartTime);
-	m->u.transfer_response.complete_time = conv_str(c, r->CompleteTime);
+	m->u.transfer_response.start_time = cwmp_conv_str(c, r->StartTime);
+	m->u.transfer_response.complete_time = cwmp_conv_str(c, r->CompleteTime);
 	return 0;
 }
 
@@ -288,8 +320,8 @@ static int rd_ul_resp(struct conv *c, const void *p, cwmp_msg *m)
 	const struct _cwmp__UploadResponse *r = p;
 
 	m->u.transfer_response.status = r->Status;
-	m->u.transfer_response.start_time = conv_str(c, r->StartTime);
-	m->u.transfer_response.complete_time = conv_str(c, r->CompleteTime);
+	m->u.transfer_response.start_time = cwmp_conv_str(c, r->StartTime);
+	m->u.transfer_response.complete_time = cwmp_conv_str(c, r->CompleteTime);
 	return 0;
 }
 
@@ -298,7 +330,7 @@ static int rd_sched(struct conv *c, const void *p, cwmp_msg *m)
 	const struct _cwmp__ScheduleInform *s = p;
 
 	m->u.schedule_inform.delay_seconds = s->DelaySeconds;
-	m->u.schedule_inform.command_key = conv_str(c, s->CommandKey ? s->CommandKey : "");
+	m->u.schedule_inform.command_key = cwmp_conv_str(c, s->CommandKey ? s->CommandKey : "");
 	return 0;
 }
 
@@ -331,13 +363,13 @@ static int rd_gpn_resp(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!l || l->__size <= 0)
 		return 0;
-	m->u.infos.v = conv_alloc(c, (size_t)l->__size * sizeof *m->u.infos.v);
+	m->u.infos.v = cwmp_conv_alloc(c, (size_t)l->__size * sizeof *m->u.infos.v);
 	if (!m->u.infos.v)
 		return -1;
 	for (i = 0; i < l->__size; i++) {
 		if (!l->__ptrParameterInfoStruct[i])
 			return -2;
-		m->u.infos.v[i].name = conv_str(c, l->__ptrParameterInfoStruct[i]->Name);
+		m->u.infos.v[i].name = cwmp_conv_str(c, l->__ptrParameterInfoStruct[i]->Name);
 		m->u.infos.v[i].writable =
 			l->__ptrParameterInfoStruct[i]->Writable == xsd__boolean__true_;
 	}
@@ -373,15 +405,15 @@ static int rd_inform(struct conv *c, const void *p, cwmp_msg *m)
 
 	if (!in->DeviceId || !in->Event)
 		return -2;
-	m->u.inform.manufacturer = conv_str(c, in->DeviceId->Manufacturer);
-	m->u.inform.oui = conv_str(c, in->DeviceId->OUI);
-	m->u.inform.product_class = conv_str(c, in->DeviceId->ProductClass);
-	m->u.inform.serial_number = conv_str(c, in->DeviceId->SerialNumber);
+	m->u.inform.manufacturer = cwmp_conv_str(c, in->DeviceId->Manufacturer);
+	m->u.inform.oui = cwmp_conv_str(c, in->DeviceId->OUI);
+	m->u.inform.product_class = cwmp_conv_str(c, in->DeviceId->ProductClass);
+	m->u.inform.serial_number = cwmp_conv_str(c, in->DeviceId->SerialNumber);
 	m->u.inform.max_envelopes = in->MaxEnvelopes;
-	m->u.inform.current_time = conv_str(c, in->CurrentTime);
+	m->u.inform.current_time = cwmp_conv_str(c, in->CurrentTime);
 	m->u.inform.retry_count = in->RetryCount;
 	if (in->Event->__size > 0) {
-		m->u.inform.events = conv_alloc(c, (size_t)in->Event->__size * sizeof(cwmp_event));
+		m->u.inform.events = cwmp_conv_alloc(c, (size_t)in->Event->__size * sizeof(cwmp_event));
 		if (!m->u.inform.events)
 			return -1;
 		for (i = 0; i < in->Event->__size; i++) {
@@ -389,8 +421,8 @@ static int rd_inform(struct conv *c, const void *p, cwmp_msg *m)
 
 			if (!e)
 				return -2;
-			m->u.inform.events[i].code = conv_str(c, e->EventCode);
-			m->u.inform.events[i].command_key = conv_str(c, e->CommandKey);
+			m->u.inform.events[i].code = cwmp_conv_str(c, e->EventCode);
+			m->u.inform.events[i].command_key = cwmp_conv_str(c, e->CommandKey);
 		}
 		m->u.inform.n_events = (size_t)in->Event->__size;
 	}
@@ -401,13 +433,92 @@ static int rd_tc(struct conv *c, const void *p, cwmp_msg *m)
 {
 	const struct _cwmp__TransferComplete *t = p;
 
-	m->u.transfer_complete.command_key = conv_str(c, t->CommandKey);
+	m->u.transfer_complete.command_key = cwmp_conv_str(c, t->CommandKey);
 	if (t->FaultStruct) {
 		m->u.transfer_complete.fault_code = t->FaultStruct->FaultCode;
-		m->u.transfer_complete.fault_string = conv_str(c, t->FaultStruct->FaultString);
+		m->u.transfer_complete.fault_string = cwmp_conv_str(c, t->FaultStruct->FaultString);
 	}
-	m->u.transfer_complete.start_time = conv_str(c, t->StartTime);
-	m->u.transfer_complete.complete_time = conv_str(c, t->CompleteTime);
+	m->u.transfer_complete.start_time = cwmp_conv_str(c, t->StartTime);
+	m->u.transfer_complete.complete_time = cwmp_conv_str(c, t->CompleteTime);
+	return 0;
+}
+
+static int cp_queued(struct conv *c, cwmp_queued_transfer *q, const char *key, int state)
+{
+	if (!key)
+		return -2;
+	q->command_key = cwmp_conv_str(c, key);
+	q->state = state;
+	return 0;
+}
+
+static int rd_gqt_resp(struct conv *c, const void *p, cwmp_msg *m)
+{
+	const struct TransferList *l = ((const struct _cwmp__GetQueuedTransfersResponse *)p)->TransferList;
+	int i;
+
+	if (!l)
+		return -2;
+	if (l->__size <= 0)
+		return 0;
+	m->u.queued.v = cwmp_conv_alloc(c, (size_t)l->__size * sizeof *m->u.queued.v);
+	if (!m->u.queued.v)
+		return -1;
+	for (i = 0; i < l->__size; i++) {
+		const struct cwmp__QueuedTransferStruct *q = l->__ptrQueuedTransferStruct[i];
+
+		if (!q || cp_queued(c, &m->u.queued.v[i], q->CommandKey, q->State))
+			return -2;
+	}
+	m->u.queued.n = (size_t)l->__size;
+	return 0;
+}
+
+static int rd_gaqt_resp(struct conv *c, const void *p, cwmp_msg *m)
+{
+	const struct AllTransferList *l = ((const struct _cwmp__GetAllQueuedTransfersResponse *)p)->TransferList;
+	int i;
+
+	if (!l)
+		return -2;
+	if (l->__size <= 0)
+		return 0;
+	m->u.queued.v = cwmp_conv_alloc(c, (size_t)l->__size * sizeof *m->u.queued.v);
+	if (!m->u.queued.v)
+		return -1;
+	for (i = 0; i < l->__size; i++) {
+		const struct cwmp__AllQueuedTransferStruct *q = l->__ptrAllQueuedTransferStruct[i];
+		cwmp_queued_transfer *d = &m->u.queued.v[i];
+
+		if (!q || !q->FileType || cp_queued(c, d, q->CommandKey, q->State))
+			return -2;
+		d->is_download = q->IsDownload == xsd__boolean__true_;
+		d->file_type = cwmp_conv_str(c, q->FileType);
+		d->file_size = q->FileSize;
+		d->target_file_name = cwmp_conv_str(c, cwmp_codec_or_empty(q->TargetFileName));
+	}
+	m->u.queued.n = (size_t)l->__size;
+	return 0;
+}
+
+static int rd_atc(struct conv *c, const void *p, cwmp_msg *m)
+{
+	const struct _cwmp__AutonomousTransferComplete *t = p;
+
+	if (!t->FileType)
+		return -2;
+	m->u.transfer_complete.announce_url = cwmp_conv_str(c, cwmp_codec_or_empty(t->AnnounceURL));
+	m->u.transfer_complete.transfer_url = cwmp_conv_str(c, cwmp_codec_or_empty(t->TransferURL));
+	m->u.transfer_complete.is_download = t->IsDownload == xsd__boolean__true_;
+	m->u.transfer_complete.file_type = cwmp_conv_str(c, t->FileType);
+	m->u.transfer_complete.file_size = t->FileSize;
+	m->u.transfer_complete.target_file_name = cwmp_conv_str(c, cwmp_codec_or_empty(t->TargetFileName));
+	if (t->FaultStruct) {
+		m->u.transfer_complete.fault_code = t->FaultStruct->FaultCode;
+		m->u.transfer_complete.fault_string = cwmp_conv_str(c, t->FaultStruct->FaultString);
+	}
+	m->u.transfer_complete.start_time = cwmp_conv_str(c, t->StartTime);
+	m->u.transfer_complete.complete_time = cwmp_conv_str(c, t->CompleteTime);
 	return 0;
 }
 
@@ -432,8 +543,16 @@ static const struct reader {
 	{SOAP_TYPE__cwmp__Download, CWMP_MSG_DOWNLOAD, rd_download},
 	{SOAP_TYPE__cwmp__Upload, CWMP_MSG_UPLOAD, rd_upload},
 	{SOAP_TYPE__cwmp__CancelTransfer, CWMP_MSG_CANCEL_TRANSFER, rd_cancel},
+	{SOAP_TYPE__cwmp__GetQueuedTransfers, CWMP_MSG_GET_QUEUED_TRANSFERS, rd_none},
+	{SOAP_TYPE__cwmp__GetAllQueuedTransfers, CWMP_MSG_GET_ALL_QUEUED_TRANSFERS, rd_none},
+	{SOAP_TYPE__cwmp__ScheduleDownload, CWMP_MSG_SCHEDULE_DOWNLOAD, rd_sched_dl},
+	{SOAP_TYPE__cwmp__ChangeDUState, CWMP_MSG_CHANGE_DU_STATE, cwmp_codec_rd_change_du_state},
 	{SOAP_TYPE__cwmp__InformResponse, CWMP_MSG_INFORM_RESPONSE, rd_inform_resp},
 	{SOAP_TYPE__cwmp__TransferCompleteResponse, CWMP_MSG_TRANSFER_COMPLETE_RESPONSE, rd_none},
+	{SOAP_TYPE__cwmp__AutonomousTransferCompleteResponse,
+	 CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE_RESPONSE, rd_none},
+	{SOAP_TYPE__cwmp__DUStateChangeCompleteResponse, CWMP_MSG_DU_STATE_CHANGE_COMPLETE_RESPONSE,
+	 rd_none},
 	{SOAP_TYPE__cwmp__GetRPCMethodsResponse, CWMP_MSG_GET_RPC_METHODS_RESPONSE, rd_grm_resp},
 	{SOAP_TYPE__cwmp__GetParameterValuesResponse, CWMP_MSG_GET_PARAMETER_VALUES_RESPONSE, rd_gpv_resp},
 	{SOAP_TYPE__cwmp__GetParameterNamesResponse, CWMP_MSG_GET_PARAMETER_NAMES_RESPONSE, rd_gpn_resp},
@@ -448,8 +567,15 @@ static const struct reader {
 	{SOAP_TYPE__cwmp__DownloadResponse, CWMP_MSG_DOWNLOAD_RESPONSE, rd_dl_resp},
 	{SOAP_TYPE__cwmp__UploadResponse, CWMP_MSG_UPLOAD_RESPONSE, rd_ul_resp},
 	{SOAP_TYPE__cwmp__CancelTransferResponse, CWMP_MSG_CANCEL_TRANSFER_RESPONSE, rd_none},
+	{SOAP_TYPE__cwmp__GetQueuedTransfersResponse, CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE, rd_gqt_resp},
+	{SOAP_TYPE__cwmp__GetAllQueuedTransfersResponse, CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE, rd_gaqt_resp},
+	{SOAP_TYPE__cwmp__ScheduleDownloadResponse, CWMP_MSG_SCHEDULE_DOWNLOAD_RESPONSE, rd_none},
+	{SOAP_TYPE__cwmp__ChangeDUStateResponse, CWMP_MSG_CHANGE_DU_STATE_RESPONSE, rd_none},
 	{SOAP_TYPE__cwmp__Inform, CWMP_MSG_INFORM, rd_inform},
 	{SOAP_TYPE__cwmp__TransferComplete, CWMP_MSG_TRANSFER_COMPLETE, rd_tc},
+	{SOAP_TYPE__cwmp__AutonomousTransferComplete, CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE, rd_atc},
+	{SOAP_TYPE__cwmp__DUStateChangeComplete, CWMP_MSG_DU_STATE_CHANGE_COMPLETE,
+	 cwmp_codec_rd_du_state_change_complete},
 };
 
 static int rd_fault(struct conv *c, const struct SOAP_ENV__Fault *f, cwmp_msg *m)
@@ -462,21 +588,21 @@ static int rd_fault(struct conv *c, const struct SOAP_ENV__Fault *f, cwmp_msg *m
 	/* faultcode is a QName; gSOAP hands an unqualified one back as
 	 * "\"\":Server" and a qualified one with its prefix: keep the local part */
 	m->kind = CWMP_MSG_FAULT;
-	m->u.fault.faultcode = conv_str(c, code ? code + 1 : f->faultcode);
-	m->u.fault.faultstring = conv_str(c, f->faultstring);
+	m->u.fault.faultcode = cwmp_conv_str(c, code ? code + 1 : f->faultcode);
+	m->u.fault.faultstring = cwmp_conv_str(c, f->faultstring);
 	if (!d)
 		return 0;
 	m->u.fault.code = d->FaultCode;
-	m->u.fault.string = conv_str(c, d->FaultString);
+	m->u.fault.string = cwmp_conv_str(c, d->FaultString);
 	if (d->__sizeSetParameterValuesFault <= 0)
 		return 0;
-	m->u.fault.spv = conv_alloc(c, (size_t)d->__sizeSetParameterValuesFault * sizeof(cwmp_spv_fault));
+	m->u.fault.spv = cwmp_conv_alloc(c, (size_t)d->__sizeSetParameterValuesFault * sizeof(cwmp_spv_fault));
 	if (!m->u.fault.spv)
 		return -1;
 	for (i = 0; i < d->__sizeSetParameterValuesFault; i++) {
-		m->u.fault.spv[i].name = conv_str(c, d->SetParameterValuesFault[i].ParameterName);
+		m->u.fault.spv[i].name = cwmp_conv_str(c, d->SetParameterValuesFault[i].ParameterName);
 		m->u.fault.spv[i].code = d->SetParameterValuesFault[i].FaultCode;
-		m->u.fault.spv[i].string = conv_str(c, d->SetParameterValuesFault[i].FaultString);
+		m->u.fault.spv[i].string = cwmp_conv_str(c, d->SetParameterValuesFault[i].FaultString);
 	}
 	m->u.fault.n_spv = (size_t)d->__sizeSetParameterValuesFault;
 	return 0;
@@ -488,15 +614,15 @@ static void rd_header(struct conv *c, const struct SOAP_ENV__Header *h, cwmp_msg
 	if (!h)
 		return;
 	if (h->cwmp__ID)
-		m->hdr.id = conv_str(c, h->cwmp__ID->__item ? h->cwmp__ID->__item : "");
+		m->hdr.id = cwmp_conv_str(c, h->cwmp__ID->__item ? h->cwmp__ID->__item : "");
 	if (h->cwmp__HoldRequests)
 		m->hdr.hold_requests = h->cwmp__HoldRequests->__item == xsd__boolean__true_;
 	if (h->cwmp__SessionTimeout)
 		m->hdr.session_timeout = h->cwmp__SessionTimeout->__item;
 	if (h->cwmp__SupportedCWMPVersions)
-		m->hdr.supported_versions = conv_str(c, h->cwmp__SupportedCWMPVersions->__item);
+		m->hdr.supported_versions = cwmp_conv_str(c, h->cwmp__SupportedCWMPVersions->__item);
 	if (h->cwmp__UseCWMPVersion)
-		m->hdr.use_version = conv_str(c, h->cwmp__UseCWMPVersion->__item);
+		m->hdr.use_version = cwmp_conv_str(c, h->cwmp__UseCWMPVersion->__item);
 }
 
 /* The cwmp-1-<n> the ACS declared, as gSOAP recorded it when the input
@@ -518,7 +644,11 @@ static int ns_seen(struct soap *soap)
 static int fail(cwmp_fault_info *why, int status)
 {
 	if (why) {
-		if (status == CWMP_CODEC_EUNSUPPORTED) {
+		if (status == CWMP_CODEC_EMUSTUNDERSTAND) {
+			/* a SOAP-level fault, not a CWMP one: no code */
+			why->code = 0;
+			why->msg = "SOAP header not understood";
+		} else if (status == CWMP_CODEC_EUNSUPPORTED) {
 			why->code = 9000;
 			why->msg = "Method not supported";
 		} else if (status == CWMP_CODEC_ENOMEM) {
@@ -598,7 +728,7 @@ int cwmp_codec_decode(const char *xml, size_t len, cwmp_msg **out, cwmp_fault_in
 	if (!out || (!xml && len))
 		return fail(why, CWMP_CODEC_EINVAL);
 	*out = NULL;
-	m = conv_alloc(&c, sizeof *m);
+	m = cwmp_conv_alloc(&c, sizeof *m);
 	if (!m)
 		return fail(why, CWMP_CODEC_ENOMEM);
 	m->kind = CWMP_MSG_EMPTY;
@@ -619,8 +749,18 @@ int cwmp_codec_decode(const char *xml, size_t len, cwmp_msg **out, cwmp_fault_in
 	memcpy(text, xml, len);
 	text[len] = '\0';
 	soap->is = text;
-	if (soap_begin_recv(soap) || soap_envelope_begin_in(soap) || soap_recv_header(soap) ||
-	    soap_body_begin_in(soap) || soap->version != 1) {
+	if (soap_begin_recv(soap) || soap_envelope_begin_in(soap)) {
+		rc = CWMP_CODEC_EPARSE;
+		goto out;
+	}
+	/* SOAP 1.1 4.2.3: an entry we do not know, marked mustUnderstand="1",
+	 * forbids processing the message; gSOAP stops on it while reading
+	 * the Header */
+	if (soap_recv_header(soap)) {
+		rc = soap->error == SOAP_MUSTUNDERSTAND ? CWMP_CODEC_EMUSTUNDERSTAND : CWMP_CODEC_EPARSE;
+		goto out;
+	}
+	if (soap_body_begin_in(soap) || soap->version != 1) {
 		/* gSOAP takes bare XML as REST content (version 0); a CWMP
 		 * message must be a SOAP 1.1 envelope (TR-069 3.4.1) */
 		rc = CWMP_CODEC_EPARSE;

@@ -234,6 +234,37 @@ static void *wr_ct_resp(struct soap *soap, const cwmp_msg *m)
 	return soap_new__cwmp__CancelTransferResponse(soap, 1);
 }
 
+static struct cwmp__TransferCompleteFaultStruct *wr_tc_fault(struct soap *soap, const cwmp_msg *m)
+{
+	struct cwmp__TransferCompleteFaultStruct *f = soap_new_cwmp__TransferCompleteFaultStruct(soap, 1);
+
+	if (f) {
+		f->FaultCode = m->u.transfer_complete.fault_code;
+		f->FaultString = cwmp_codec_or_empty(m->u.transfer_complete.fault_string);
+	}
+	return f;
+}
+
+static void *wr_atc(struct soap *soap, const cwmp_msg *m)
+{
+	struct _cwmp__AutonomousTransferComplete *t = soap_new__cwmp__AutonomousTransferComplete(soap, 1);
+
+	if (!t || !(t->FaultStruct = wr_tc_fault(soap, m)))
+		return NULL;
+	t->AnnounceURL = cwmp_codec_or_empty(m->u.transfer_complete.announce_url);
+	t->TransferURL = cwmp_codec_or_empty(m->u.transfer_complete.transfer_url);
+	t->IsDownload = m->u.transfer_complete.is_download ? xsd__boolean__true_ : xsd__boolean__false_;
+	t->FileType = cwmp_codec_or_empty(m->u.transfer_complete.file_type);
+	t->FileSize = m->u.transfer_complete.file_size;
+	t->TargetFileName = cwmp_codec_or_empty(m->u.transfer_complete.target_file_name);
+	t->StartTime = (char *)(m->u.transfer_complete.start_time ? m->u.transfer_complete.start_time
+								 : UNKNOWN_TIME);
+	t->CompleteTime = (char *)(m->u.transfer_complete.complete_time
+					   ? m->u.transfer_complete.complete_time
+					   : UNKNOWN_TIME);
+	return t;
+}
+
 static void *wr_tc(struct soap *soap, const cwmp_msg *m)
 {
 	struct _cwmp__TransferComplete *t = soap_new__cwmp__TransferComplete(soap, 1);
@@ -252,6 +283,71 @@ static void *wr_tc(struct soap *soap, const cwmp_msg *m)
 					   ? m->u.transfer_complete.complete_time
 					   : UNKNOWN_TIME);
 	return t;
+}
+
+static void *wr_gqt_resp(struct soap *soap, const cwmp_msg *m)
+{
+	struct _cwmp__GetQueuedTransfersResponse *r = soap_new__cwmp__GetQueuedTransfersResponse(soap, 1);
+	struct TransferList *l = soap_new_TransferList(soap, 1);
+	size_t i, n = m->u.queued.n;
+
+	if (!r || !l)
+		return NULL;
+	l->__size = (int)n;
+	l->__ptrQueuedTransferStruct = soap_malloc(soap, (n ? n : 1) * sizeof(void *));
+	if (!l->__ptrQueuedTransferStruct)
+		return NULL; /* a NULL array would also lose its arrayType */
+	for (i = 0; i < n; i++) {
+		struct cwmp__QueuedTransferStruct *q = soap_new_cwmp__QueuedTransferStruct(soap, 1);
+
+		if (!q)
+			return NULL;
+		q->CommandKey = cwmp_codec_or_empty(m->u.queued.v[i].command_key);
+		q->State = m->u.queued.v[i].state;
+		l->__ptrQueuedTransferStruct[i] = q;
+	}
+	r->TransferList = l;
+	return r;
+}
+
+static void *wr_gaqt_resp(struct soap *soap, const cwmp_msg *m)
+{
+	struct _cwmp__GetAllQueuedTransfersResponse *r = soap_new__cwmp__GetAllQueuedTransfersResponse(soap, 1);
+	struct AllTransferList *l = soap_new_AllTransferList(soap, 1);
+	size_t i, n = m->u.queued.n;
+
+	if (!r || !l)
+		return NULL;
+	l->__size = (int)n;
+	l->__ptrAllQueuedTransferStruct = soap_malloc(soap, (n ? n : 1) * sizeof(void *));
+	if (!l->__ptrAllQueuedTransferStruct)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const cwmp_queued_transfer *s = &m->u.queued.v[i];
+		struct cwmp__AllQueuedTransferStruct *q = soap_new_cwmp__AllQueuedTransferStruct(soap, 1);
+
+		if (!q)
+			return NULL;
+		q->CommandKey = cwmp_codec_or_empty(s->command_key);
+		q->State = s->state;
+		q->IsDownload = s->is_download ? xsd__boolean__true_ : xsd__boolean__false_;
+		q->FileType = cwmp_codec_or_empty(s->file_type);
+		q->FileSize = s->file_size;
+		q->TargetFileName = cwmp_codec_or_empty(s->target_file_name);
+		l->__ptrAllQueuedTransferStruct[i] = q;
+	}
+	r->TransferList = l;
+	return r;
+}
+
+static void *wr_sd_resp(struct soap *soap, const cwmp_msg *m)
+{
+	return soap_new__cwmp__ScheduleDownloadResponse(soap, 1);
+}
+
+static void *wr_cds_resp(struct soap *soap, const cwmp_msg *m)
+{
+	return soap_new__cwmp__ChangeDUStateResponse(soap, 1);
 }
 
 /* What the CPE sends: kind -> element and builder. */
@@ -291,8 +387,20 @@ static const struct writer {
 	 wr_ul_resp},
 	{CWMP_MSG_CANCEL_TRANSFER_RESPONSE, SOAP_TYPE__cwmp__CancelTransferResponse,
 	 "cwmp:CancelTransferResponse", wr_ct_resp},
+	{CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE, SOAP_TYPE__cwmp__GetQueuedTransfersResponse,
+	 "cwmp:GetQueuedTransfersResponse", wr_gqt_resp},
+	{CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE, SOAP_TYPE__cwmp__GetAllQueuedTransfersResponse,
+	 "cwmp:GetAllQueuedTransfersResponse", wr_gaqt_resp},
+	{CWMP_MSG_SCHEDULE_DOWNLOAD_RESPONSE, SOAP_TYPE__cwmp__ScheduleDownloadResponse,
+	 "cwmp:ScheduleDownloadResponse", wr_sd_resp},
+	{CWMP_MSG_CHANGE_DU_STATE_RESPONSE, SOAP_TYPE__cwmp__ChangeDUStateResponse,
+	 "cwmp:ChangeDUStateResponse", wr_cds_resp},
+	{CWMP_MSG_DU_STATE_CHANGE_COMPLETE, SOAP_TYPE__cwmp__DUStateChangeComplete,
+	 "cwmp:DUStateChangeComplete", cwmp_codec_wr_du_state_change_complete},
 	{CWMP_MSG_TRANSFER_COMPLETE, SOAP_TYPE__cwmp__TransferComplete, "cwmp:TransferComplete",
 	 wr_tc},
+	{CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE, SOAP_TYPE__cwmp__AutonomousTransferComplete,
+	 "cwmp:AutonomousTransferComplete", wr_atc},
 };
 
 /* Client faults: the request itself was wrong (A.5.1); the rest are Server. */
@@ -389,6 +497,9 @@ static int emit(struct soap *soap, const cwmp_msg *m, const char **text)
 			if (writers[i].kind == m->kind)
 				w = &writers[i];
 		if (!w)
+			return CWMP_CODEC_EINVAL;
+		/* A.4.2.3: Results has at least one entry */
+		if (m->kind == CWMP_MSG_DU_STATE_CHANGE_COMPLETE && !m->u.du_results.n)
 			return CWMP_CODEC_EINVAL;
 		body = w->build(soap, m);
 		if (!body)

@@ -1,6 +1,7 @@
 /*
- * cwmp/codec_priv.h - what the adapter's three files share: the gSOAP
- * context set-up and the value-type table. Included only by cwmp/codec*.c,
+ * cwmp/codec_priv.h - what the adapter's files share: the gSOAP context
+ * set-up, the value-type table, decoded-message storage and the software
+ * module readers and writer. Included only by cwmp/codec*.c,
  * the only files that see soapH.h.
  */
 #ifndef DUET_CWMP_CODEC_PRIV_H
@@ -22,6 +23,24 @@ void cwmp_codec_ctx_free(struct soap *soap);
 
 /* xsi:type text (any prefix, or none) to our type; none is a string. */
 cwmp_value_type cwmp_codec_type_from_wire(const char *xsi);
+
+/* Storage of one decoded message (codec_decode.c): every block hangs on
+ * chain; failed sticks once an allocation fails, so readers may check it
+ * once at the end. */
+struct block;
+struct conv {
+	struct block **chain;
+	int failed;
+};
+void *cwmp_conv_alloc(struct conv *c, size_t size);
+char *cwmp_conv_str(struct conv *c, const char *s);
+
+/* Software module management (codec_du.c): ChangeDUState and
+ * DUStateChangeComplete readers, DUStateChangeComplete writer. Readers
+ * return 0, -1 (no memory) or -2 (malformed), as codec_decode.c's do. */
+int cwmp_codec_rd_change_du_state(struct conv *c, const void *p, cwmp_msg *m);
+int cwmp_codec_rd_du_state_change_complete(struct conv *c, const void *p, cwmp_msg *m);
+void *cwmp_codec_wr_du_state_change_complete(struct soap *soap, const cwmp_msg *m);
 
 static inline char *cwmp_codec_or_empty(const char *s)
 {

@@ -119,6 +119,55 @@ static void chk_ct(const cwmp_msg *m)
 	assert_string_equal(m->u.command_key, "dl-1");
 }
 
+static void chk_sd(const cwmp_msg *m)
+{
+	assert_string_equal(m->u.transfer.command_key, "sd-1");
+	assert_string_equal(m->u.transfer.file_type, "1 Firmware Upgrade Image");
+	assert_string_equal(m->u.transfer.url, "https://fw.example/img.bin");
+	assert_int_equal(m->u.transfer.file_size, 2048);
+	assert_string_equal(m->u.transfer.target_file_name, "");
+	assert_int_equal(m->u.transfer.n_windows, 2);
+	assert_int_equal(m->u.transfer.windows[0].start, 0);
+	assert_int_equal(m->u.transfer.windows[0].end, 3600);
+	assert_string_equal(m->u.transfer.windows[0].mode, "1 At Any Time");
+	assert_string_equal(m->u.transfer.windows[0].user_message, "");
+	assert_int_equal(m->u.transfer.windows[0].max_retries, -1);
+	assert_int_equal(m->u.transfer.windows[1].start, 7200);
+	assert_int_equal(m->u.transfer.windows[1].end, 10800);
+	assert_string_equal(m->u.transfer.windows[1].mode, "4 Confirmation Needed");
+	assert_string_equal(m->u.transfer.windows[1].user_message, "Update tonight?");
+	assert_int_equal(m->u.transfer.windows[1].max_retries, 3);
+}
+
+static void chk_cds(const cwmp_msg *m)
+{
+	const cwmp_du_op *o = m->u.du_ops.v;
+
+	assert_string_equal(m->u.du_ops.command_key, "du-1");
+	assert_int_equal(m->u.du_ops.n, 3);
+	assert_int_equal(o[0].op, CWMP_DU_INSTALL);
+	assert_string_equal(o[0].url, "https://apps.example/a.ipk");
+	assert_string_equal(o[0].uuid, "6f1e8a52-0b7a-5c33-9e0d-2f8b1c7d4e11");
+	assert_null(o[0].username);
+	assert_string_equal(o[0].execution_env_ref, "Device.SoftwareModules.ExecEnv.1");
+	assert_null(o[0].version);
+	assert_int_equal(o[1].op, CWMP_DU_UPDATE);
+	assert_null(o[1].uuid);
+	assert_string_equal(o[1].url, "https://apps.example/b.ipk");
+	assert_string_equal(o[1].version, "2.0");
+	assert_int_equal(o[2].op, CWMP_DU_UNINSTALL);
+	assert_string_equal(o[2].uuid, "0c4d2e6a-7b1f-5a90-8d3c-4e5f6a7b8c9d");
+	assert_null(o[2].version);
+	assert_null(o[2].url);
+}
+
+static void chk_cds_nokey(const cwmp_msg *m)
+{
+	assert_null(m->u.du_ops.command_key);
+	assert_int_equal(m->u.du_ops.n, 1);
+	assert_int_equal(m->u.du_ops.v[0].op, CWMP_DU_UNINSTALL);
+}
+
 static void chk_spa(const cwmp_msg *m)
 {
 	assert_int_equal(m->u.spa.n, 2);
@@ -132,6 +181,25 @@ static void chk_spa(const cwmp_msg *m)
 	assert_int_equal(m->u.spa.v[1].access_list.n, 1);
 	assert_string_equal(m->u.spa.v[1].access_list.v[0], "Subscriber");
 }
+
+#define TIME_WINDOW(S, E, MODE, MSG, RETRIES)                                           \
+	"<TimeWindowStruct><WindowStart>" S "</WindowStart><WindowEnd>" E "</WindowEnd>"    \
+	"<WindowMode>" MODE "</WindowMode><UserMessage>" MSG "</UserMessage>"                \
+	"<MaxRetries>" RETRIES "</MaxRetries></TimeWindowStruct>"
+
+#define SCHED_DL(N, WINDOWS)                                                                \
+	STD("1-2", "<cwmp:ScheduleDownload><CommandKey>sd-1</CommandKey>"                    \
+		   "<FileType>1 Firmware Upgrade Image</FileType>"                             \
+		   "<URL>https://fw.example/img.bin</URL><Username></Username>"                 \
+		   "<Password></Password><FileSize>2048</FileSize>"                             \
+		   "<TargetFileName></TargetFileName>"                                          \
+		   "<TimeWindowList SOAP-ENC:arrayType=\"cwmp:TimeWindowStruct[" N "]\">"      \
+		   WINDOWS "</TimeWindowList></cwmp:ScheduleDownload>")
+
+#define CDS_OP(TYPE, CONTENT) "<Operations xsi:type=\"cwmp:" TYPE "\">" CONTENT "</Operations>"
+
+#define UNINSTALL_OP                                                                       \
+	CDS_OP("UninstallOpStruct", "<UUID>0c4d2e6a-7b1f-5a90-8d3c-4e5f6a7b8c9d</UUID>")
 
 #define GPV_BODY(C, E)                                                                  \
 	"<" C ":GetParameterValues><ParameterNames " E ":arrayType=\"xsd:string[2]\">"      \
@@ -223,11 +291,34 @@ static const struct decode_case {
 	{"CancelTransfer",
 	 STD("1-2", "<cwmp:CancelTransfer><CommandKey>dl-1</CommandKey></cwmp:CancelTransfer>"),
 	 CWMP_MSG_CANCEL_TRANSFER, 2, chk_ct},
+	{"GetQueuedTransfers", STD("1-2", "<cwmp:GetQueuedTransfers/>"),
+	 CWMP_MSG_GET_QUEUED_TRANSFERS, 2, chk_grm},
+	{"GetAllQueuedTransfers", STD("1-1", "<cwmp:GetAllQueuedTransfers></cwmp:GetAllQueuedTransfers>"),
+	 CWMP_MSG_GET_ALL_QUEUED_TRANSFERS, 1, chk_grm},
+	{"ScheduleDownload",
+	 SCHED_DL("2", TIME_WINDOW("0", "3600", "1 At Any Time", "", "-1")
+			   TIME_WINDOW("7200", "10800", "4 Confirmation Needed", "Update tonight?", "3")),
+	 CWMP_MSG_SCHEDULE_DOWNLOAD, 2, chk_sd},
+	{"ChangeDUState install, update, uninstall",
+	 STD("1-2", "<cwmp:ChangeDUState>"
+		    CDS_OP("InstallOpStruct", "<URL>https://apps.example/a.ipk</URL>"
+			   "<UUID>6f1e8a52-0b7a-5c33-9e0d-2f8b1c7d4e11</UUID>"
+			   "<ExecutionEnvRef>Device.SoftwareModules.ExecEnv.1</ExecutionEnvRef>")
+		    CDS_OP("UpdateOpStruct", "<Version>2.0</Version><URL>https://apps.example/b.ipk</URL>")
+		    UNINSTALL_OP "<CommandKey>du-1</CommandKey></cwmp:ChangeDUState>"),
+	 CWMP_MSG_CHANGE_DU_STATE, 2, chk_cds},
+	{"ChangeDUState without CommandKey",
+	 STD("1-2", "<cwmp:ChangeDUState>" UNINSTALL_OP "</cwmp:ChangeDUState>"),
+	 CWMP_MSG_CHANGE_DU_STATE, 2, chk_cds_nokey},
 	{"InformResponse",
 	 STD("1-2", "<cwmp:InformResponse><MaxEnvelopes>1</MaxEnvelopes></cwmp:InformResponse>"),
 	 CWMP_MSG_INFORM_RESPONSE, 2, chk_ir},
 	{"TransferCompleteResponse", STD("1-2", "<cwmp:TransferCompleteResponse/>"),
 	 CWMP_MSG_TRANSFER_COMPLETE_RESPONSE, 2, chk_grm},
+	{"AutonomousTransferCompleteResponse", STD("1-2", "<cwmp:AutonomousTransferCompleteResponse/>"),
+	 CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE_RESPONSE, 2, chk_grm},
+	{"DUStateChangeCompleteResponse", STD("1-2", "<cwmp:DUStateChangeCompleteResponse/>"),
+	 CWMP_MSG_DU_STATE_CHANGE_COMPLETE_RESPONSE, 2, chk_grm},
 	{"ACS fault 8005",
 	 STD("1-2", "<SOAP-ENV:Fault><faultcode>Server</faultcode><faultstring>CWMP fault</faultstring>"
 		    "<detail><cwmp:Fault><FaultCode>8005</FaultCode><FaultString>Retry request"
@@ -256,6 +347,24 @@ static void test_decode_table(void **state)
 		c->check(m);
 		cwmp_msg_free(m);
 	}
+}
+
+/* Unknown header entries the ACS does not insist on are skipped. */
+static void test_decode_optional_unknown_header(void **state)
+{
+	static const char xml[] = ENV(
+		"SOAP-ENV", "SOAP-ENC", "cwmp", "1-2",
+		"<x:Billing xmlns:x=\"urn:example:billing\" SOAP-ENV:mustUnderstand=\"0\">7</x:Billing>"
+		"<x:Trace xmlns:x=\"urn:example:trace\">on</x:Trace>"
+		"<cwmp:ID SOAP-ENV:mustUnderstand=\"1\">id-3</cwmp:ID>",
+		"<cwmp:GetRPCMethods/>");
+	cwmp_msg *m = NULL;
+
+	assert_int_equal(cwmp_codec_decode(xml, strlen(xml), &m, NULL), CWMP_CODEC_OK);
+	assert_int_equal(m->kind, CWMP_MSG_GET_RPC_METHODS);
+	assert_string_equal(m->hdr.id, "id-3");
+	cwmp_msg_free(m);
+	assert_string_equal(cwmp_codec_strerror(CWMP_CODEC_EMUSTUNDERSTAND), "header not understood");
 }
 
 static void test_decode_headers(void **state)
@@ -294,7 +403,7 @@ static const struct bad_case {
 	{"not an envelope", "<a><b/></a>", CWMP_CODEC_EPARSE, 9003},
 	{"unknown RPC", STD("1-2", "<cwmp:FrobnicateWidget><X>1</X></cwmp:FrobnicateWidget>"),
 	 CWMP_CODEC_EUNSUPPORTED, 9000},
-	{"known to schema, not handled", STD("1-2", "<cwmp:GetQueuedTransfers/>"),
+	{"known to schema, not handled", STD("1-2", "<cwmp:GetOptions><OptionName></OptionName></cwmp:GetOptions>"),
 	 CWMP_CODEC_EUNSUPPORTED, 9000},
 	{"foreign element", STD("1-2", "<foo xmlns=\"urn:x\">1</foo>"), CWMP_CODEC_EUNSUPPORTED, 9000},
 	{"DelaySeconds not a number",
@@ -307,6 +416,33 @@ static const struct bad_case {
 	 CWMP_CODEC_EPARSE, 9003},
 	{"AddObject without ObjectName", STD("1-2", "<cwmp:AddObject></cwmp:AddObject>"),
 	 CWMP_CODEC_EPARSE, 9003},
+	{"ScheduleDownload without a time window", SCHED_DL("0", ""), CWMP_CODEC_EPARSE, 9003},
+	{"ScheduleDownload with three time windows",
+	 SCHED_DL("3", TIME_WINDOW("0", "10", "1 At Any Time", "", "-1")
+			   TIME_WINDOW("20", "30", "1 At Any Time", "", "-1")
+			   TIME_WINDOW("40", "50", "1 At Any Time", "", "-1")),
+	 CWMP_CODEC_EPARSE, 9003},
+	{"ChangeDUState op without xsi:type",
+	 STD("1-2", "<cwmp:ChangeDUState><Operations><UUID>x</UUID></Operations></cwmp:ChangeDUState>"),
+	 CWMP_CODEC_EPARSE, 9003},
+	{"ChangeDUState without Operations",
+	 STD("1-2", "<cwmp:ChangeDUState><CommandKey>k</CommandKey></cwmp:ChangeDUState>"),
+	 CWMP_CODEC_EPARSE, 9003},
+	{"Uninstall op without UUID",
+	 STD("1-2", "<cwmp:ChangeDUState>" CDS_OP("UninstallOpStruct", "<Version>1</Version>")
+		    "</cwmp:ChangeDUState>"),
+	 CWMP_CODEC_EPARSE, 9003},
+	{"unknown header entry, mustUnderstand=1",
+	 ENV("SOAP-ENV", "SOAP-ENC", "cwmp", "1-2",
+	     "<cwmp:ID SOAP-ENV:mustUnderstand=\"1\">a</cwmp:ID>"
+	     "<x:Billing xmlns:x=\"urn:example:billing\" SOAP-ENV:mustUnderstand=\"1\">7</x:Billing>",
+	     "<cwmp:GetRPCMethods/>"),
+	 CWMP_CODEC_EMUSTUNDERSTAND, 0},
+	{"unknown cwmp header entry, mustUnderstand=true",
+	 ENV("SOAP-ENV", "SOAP-ENC", "cwmp", "1-2",
+	     "<cwmp:Frobnicate SOAP-ENV:mustUnderstand=\"true\">1</cwmp:Frobnicate>",
+	     "<cwmp:GetRPCMethods/>"),
+	 CWMP_CODEC_EMUSTUNDERSTAND, 0},
 	{"unclosed RPC", STD("1-2", "<cwmp:Reboot><CommandKey>x</CommandKey>"), CWMP_CODEC_EPARSE, 9003},
 };
 
@@ -324,15 +460,21 @@ static void test_decode_malformed(void **state)
 			fail_msg("%s: rc %d fault %u, want %d %u", c->name, rc, why.code, c->rc, c->code);
 		assert_null(m);
 	}
-	/* every prefix of a valid request (the SetParameterValues case) is
-	 * either rejected or read cleanly */
-	assert_int_equal(decode_cases[6].kind, CWMP_MSG_SET_PARAMETER_VALUES);
-	for (cut = 1; cut < strlen(decode_cases[6].xml); cut++) {
-		cwmp_msg *m = NULL;
-		int rc = cwmp_codec_decode(decode_cases[6].xml, cut, &m, NULL);
+	/* every prefix of a valid request (the SetParameterValues and the
+	 * ChangeDUState cases) is either rejected or read cleanly */
+	for (i = 0; i < sizeof decode_cases / sizeof decode_cases[0]; i++) {
+		const char *xml = decode_cases[i].xml;
 
-		assert_true(rc == CWMP_CODEC_OK || rc == CWMP_CODEC_EPARSE);
-		cwmp_msg_free(m);
+		if (decode_cases[i].kind != CWMP_MSG_SET_PARAMETER_VALUES &&
+		    decode_cases[i].kind != CWMP_MSG_CHANGE_DU_STATE)
+			continue;
+		for (cut = 1; cut < strlen(xml); cut++) {
+			cwmp_msg *m = NULL;
+			int rc = cwmp_codec_decode(xml, cut, &m, NULL);
+
+			assert_true(rc == CWMP_CODEC_OK || rc == CWMP_CODEC_EPARSE);
+			cwmp_msg_free(m);
+		}
 	}
 }
 
@@ -349,6 +491,17 @@ static char *subscriber[] = {"Subscriber"};
 static cwmp_param_attr attrs[] = {
 	{"Device.ManagementServer.URL", 2, {NULL, 0}},
 	{"Device.DeviceInfo.ProvisioningCode", 1, {subscriber, 1}},
+};
+static cwmp_queued_transfer queued[] = {
+	{"dl-1", 2, 1, "1 Firmware Upgrade Image", 1048576, "img.bin"},
+	{"", 1, 0, "2 Vendor Log File", 0, ""},
+};
+static cwmp_du_result du_results[] = {
+	{"6f1e8a52-0b7a-5c33-9e0d-2f8b1c7d4e11", "Device.SoftwareModules.DeploymentUnit.1", "1.0",
+	 "Installed", 1, "Device.SoftwareModules.ExecutionUnit.1", "2026-11-25T09:00:00Z",
+	 "2026-11-25T09:00:05Z", 0, NULL},
+	{"0c4d2e6a-7b1f-5a90-8d3c-4e5f6a7b8c9d", "", "", "Failed", 0, "", NULL, NULL, 9022,
+	 "Invalid UUID format"},
 };
 static cwmp_param_info infos[] = {{"Device.DeviceInfo.", 0}, {"Device.ManagementServer.URL", 1}};
 
@@ -408,10 +561,75 @@ static cwmp_msg mk(cwmp_msg_kind k)
 		m.u.transfer_complete.start_time = "2026-11-25T09:00:00Z";
 		m.u.transfer_complete.complete_time = "2026-11-25T09:01:00Z";
 		break;
+	case CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE:
+		m.u.transfer_complete.announce_url = "";
+		m.u.transfer_complete.transfer_url = "http://logs.example/up/1";
+		m.u.transfer_complete.is_download = 0;
+		m.u.transfer_complete.file_type = "2 Vendor Log File";
+		m.u.transfer_complete.file_size = 4096;
+		m.u.transfer_complete.target_file_name = "";
+		m.u.transfer_complete.start_time = "2026-11-25T09:00:00Z";
+		/* complete_time left NULL: the Unknown Time goes out */
+		break;
+	case CWMP_MSG_DU_STATE_CHANGE_COMPLETE:
+		m.u.du_results.v = du_results;
+		m.u.du_results.n = 2;
+		m.u.du_results.command_key = "du-1";
+		break;
+	case CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE:
+	case CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE:
+		m.u.queued.v = queued;
+		m.u.queued.n = 2;
+		break;
 	default:
 		break;
 	}
 	return m;
+}
+
+static void same_queued(const cwmp_msg *a, const cwmp_msg *b)
+{
+	int all = a->kind == CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE;
+	size_t i;
+
+	assert_int_equal(a->u.queued.n, b->u.queued.n);
+	for (i = 0; i < a->u.queued.n; i++) {
+		const cwmp_queued_transfer *x = &a->u.queued.v[i], *y = &b->u.queued.v[i];
+
+		assert_string_equal(x->command_key, y->command_key);
+		assert_int_equal(x->state, y->state);
+		if (!all) { /* GetQueuedTransfersResponse carries nothing more */
+			assert_null(y->file_type);
+			continue;
+		}
+		assert_int_equal(x->is_download, y->is_download);
+		assert_string_equal(x->file_type, y->file_type);
+		assert_int_equal(x->file_size, y->file_size);
+		assert_string_equal(x->target_file_name, y->target_file_name);
+	}
+}
+
+static void same_du_results(const cwmp_msg *a, const cwmp_msg *b)
+{
+	size_t i;
+
+	assert_string_equal(a->u.du_results.command_key, b->u.du_results.command_key);
+	assert_int_equal(a->u.du_results.n, b->u.du_results.n);
+	for (i = 0; i < a->u.du_results.n; i++) {
+		const cwmp_du_result *x = &a->u.du_results.v[i], *y = &b->u.du_results.v[i];
+
+		assert_string_equal(x->uuid, y->uuid);
+		assert_string_equal(x->deployment_unit_ref, y->deployment_unit_ref);
+		assert_string_equal(x->version, y->version);
+		assert_string_equal(x->current_state, y->current_state);
+		assert_int_equal(x->resolved, y->resolved);
+		assert_string_equal(x->execution_unit_ref_list, y->execution_unit_ref_list);
+		assert_string_equal(y->start_time, x->start_time ? x->start_time : "0001-01-01T00:00:00Z");
+		assert_string_equal(y->complete_time,
+				    x->complete_time ? x->complete_time : "0001-01-01T00:00:00Z");
+		assert_int_equal(x->fault_code, y->fault_code);
+		assert_string_equal(y->fault_string, x->fault_string ? x->fault_string : "");
+	}
 }
 
 static void same(const cwmp_msg *a, const cwmp_msg *b)
@@ -496,6 +714,27 @@ static void same(const cwmp_msg *a, const cwmp_msg *b)
 		assert_string_equal(a->u.transfer_complete.complete_time,
 				    b->u.transfer_complete.complete_time);
 		break;
+	case CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE:
+		assert_null(b->u.transfer_complete.command_key); /* none on the wire */
+		assert_string_equal(a->u.transfer_complete.transfer_url, b->u.transfer_complete.transfer_url);
+		assert_string_equal(a->u.transfer_complete.announce_url, b->u.transfer_complete.announce_url);
+		assert_int_equal(a->u.transfer_complete.is_download, b->u.transfer_complete.is_download);
+		assert_string_equal(a->u.transfer_complete.file_type, b->u.transfer_complete.file_type);
+		assert_int_equal(a->u.transfer_complete.file_size, b->u.transfer_complete.file_size);
+		assert_string_equal(a->u.transfer_complete.target_file_name,
+				    b->u.transfer_complete.target_file_name);
+		assert_int_equal(b->u.transfer_complete.fault_code, 0);
+		assert_string_equal(b->u.transfer_complete.fault_string, "");
+		assert_string_equal(a->u.transfer_complete.start_time, b->u.transfer_complete.start_time);
+		assert_string_equal(b->u.transfer_complete.complete_time, "0001-01-01T00:00:00Z");
+		break;
+	case CWMP_MSG_DU_STATE_CHANGE_COMPLETE:
+		same_du_results(a, b);
+		break;
+	case CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE:
+	case CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE:
+		same_queued(a, b);
+		break;
 	default:
 		break;
 	}
@@ -519,6 +758,12 @@ static const cwmp_msg_kind cpe_sent[] = {
 	CWMP_MSG_UPLOAD_RESPONSE,
 	CWMP_MSG_CANCEL_TRANSFER_RESPONSE,
 	CWMP_MSG_TRANSFER_COMPLETE,
+	CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE,
+	CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE,
+	CWMP_MSG_SCHEDULE_DOWNLOAD_RESPONSE,
+	CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE,
+	CWMP_MSG_CHANGE_DU_STATE_RESPONSE,
+	CWMP_MSG_DU_STATE_CHANGE_COMPLETE,
 };
 
 static void test_round_trip(void **state)
@@ -693,6 +938,8 @@ static void test_encode_empty_and_bad_args(void **state)
 	assert_int_equal(cwmp_codec_encode(&in, CWMP_NS_1_2, &xml, &len), CWMP_CODEC_OK);
 	assert_non_null(strstr(xml, "SOAP-ENC:arrayType=\"cwmp:ParameterValueStruct[0]\""));
 	free(xml);
+	in.kind = CWMP_MSG_DU_STATE_CHANGE_COMPLETE; /* A.4.2.3: at least one result */
+	assert_int_equal(cwmp_codec_encode(&in, CWMP_NS_1_2, &xml, &len), CWMP_CODEC_EINVAL);
 	in.kind = CWMP_MSG_GET_PARAMETER_VALUES; /* ACS-only: nothing the CPE sends */
 	assert_int_equal(cwmp_codec_encode(&in, CWMP_NS_1_2, &xml, &len), CWMP_CODEC_EINVAL);
 	assert_int_equal(cwmp_codec_decode("x", 1, NULL, NULL), CWMP_CODEC_EINVAL);
@@ -703,6 +950,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_table),
 		cmocka_unit_test(test_decode_headers),
+		cmocka_unit_test(test_decode_optional_unknown_header),
 		cmocka_unit_test(test_decode_malformed),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_validates),
