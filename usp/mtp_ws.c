@@ -715,6 +715,56 @@ static void run_deferred(ws_mtp *m)
 
 /* Inside an lws callback a vhost or connection must not go away under lws:
  * the work then waits for the loop's next turn. */
+static int create_context(ws_mtp *m);
+
+static int count_found(void *ctx, const dm_item *it)
+{
+	(void)it;
+	++*(int *)ctx;
+	return 1; /* one is enough */
+}
+
+/* Does the data model ask for any WebSocket session (a listener of ours or
+ * a Controller to dial)? */
+static bool websocket_wanted(ws_mtp *m)
+{
+	static const char *const wanted[] = {
+		"Device.LocalAgent.MTP.[Protocol==\"WebSocket\"&&Enable==true].",
+		"Device.LocalAgent.Controller.*.MTP.[Protocol==\"WebSocket\"&&Enable==true].",
+	};
+	dm_txn *t;
+	if (dm_txn_begin(usp_agent_dm(m->agent), DM_TXN_READ, NULL, &t))
+		return true;
+	bool any = false;
+	for (size_t i = 0; i < sizeof wanted / sizeof wanted[0] && !any; i++) {
+		int found = 0;
+		dm_resolve(t, DM_GRAMMAR_USP, wanted[i], DM_RESOLVE_OBJECTS, 0, count_found, &found, NULL);
+		any = found > 0;
+	}
+	dm_txn_abort(t);
+	return any;
+}
+
+/*
+ * libwebsockets (and the TLS library under it) starts only once a WebSocket
+ * MTP is configured: most gateways use MQTT or none, and the start costs
+ * both time at boot and memory.
+ */
+static int ensure_context(ws_mtp *m)
+{
+	if (m->server_vh && m->client_vh)
+		return DM_OK;
+	if (m->ctx)
+		return DM_ERR_INTERNAL; /* an earlier start failed; lws cannot retry on this loop */
+	if (!websocket_wanted(m))
+		return DM_ERR_NOT_INSTANTIATED;
+	if (create_context(m)) {
+		CORE_LOG_E(WS_LOG, "cannot start libwebsockets on the core loop");
+		return DM_ERR_INTERNAL;
+	}
+	return DM_OK;
+}
+
 static int ws_configure(usp_mtp *base)
 {
 	ws_mtp *m = (ws_mtp *)base;
@@ -726,7 +776,10 @@ static int ws_configure(usp_mtp *base)
 		return DM_OK;
 	}
 	m->reconfigure_due = false;
-	return ws_apply_config(m);
+	int rc = ensure_context(m);
+	if (rc == DM_ERR_NOT_INSTANTIATED)
+		return DM_OK; /* nothing to run yet */
+	return rc ? rc : ws_apply_config(m);
 }
 
 static int ws_send_to(usp_mtp *base, const char *endpoint_id, const uint8_t *rec, size_t len)
@@ -913,11 +966,6 @@ int usp_mtp_ws_new(usp_agent *a, usp_mtp **out)
 	m->agent = a;
 	m->loop = usp_agent_loop(a);
 	m->max_msg = WS_MAX_MESSAGE_DEFAULT;
-	if (create_context(m)) {
-		CORE_LOG_E(WS_LOG, "cannot start libwebsockets on the core loop");
-		free(m);
-		return DM_ERR_INTERNAL;
-	}
 	*out = &m->base;
 	return DM_OK;
 }

@@ -14,6 +14,7 @@
 #include "usp_int.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,9 @@ static void test_stop_with_connections(void **state)
 
 int main(void)
 {
+	/* as duetd does (core signals): a peer gone mid-write is an error
+	 * return, not the end of the process */
+	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_handshake_split_byte_by_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frames, setup, teardown),

@@ -17,6 +17,7 @@
 
 #include "usp_int.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -793,6 +794,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* as duetd does: a vanished peer is a write error */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_outputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_without_outputs, setup, teardown),

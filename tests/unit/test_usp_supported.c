@@ -17,6 +17,7 @@
 
 #include "usp_int.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,6 +632,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* as duetd does: a vanished peer is a write error */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_level_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags_select_elements, setup, teardown),
