@@ -135,6 +135,9 @@ typedef struct dm_target {
  * allow_table. */
 int resolve_concrete(dm_txn *t, dm_grammar g, const char *path, bool allow_table, dm_target *out,
 		     dm_errinfo *err);
+/* Resolve a table path ("Device.IP.Interface."), not one of its instances;
+ * DM_ERR_NOT_TABLE otherwise. */
+int resolve_table_path(dm_txn *t, const char *table_path, dm_target *tg, dm_errinfo *err);
 /* Value of a parameter at an instantiated path (provider, derived, stored,
  * default or zero). *val points into LMDB or into buf; valid until the next
  * call with the same buf or the end of the txn. */

@@ -297,6 +297,19 @@ out:
 	return rc;
 }
 
+int resolve_table_path(dm_txn *t, const char *table_path, dm_target *tg, dm_errinfo *err)
+{
+	int rc = resolve_concrete(t, DM_GRAMMAR_CWMP, table_path, true, tg, err);
+	if (rc)
+		return rc;
+	const dm_node *n = tg->node;
+	/* a path ending in a number names an instance, not its table */
+	if (n->kind != DM_NODE_OBJECT || !n->u.obj.table || tg->len < 2 ||
+	    (tg->path[tg->len - 2] >= '0' && tg->path[tg->len - 2] <= '9'))
+		return dm_err_set(err, DM_ERR_NOT_TABLE, 0, table_path, "%s is not a table", table_path);
+	return DM_OK;
+}
+
 int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
 {
 	return get_value(d, t, path, buf, bufsz, false, err);
@@ -346,12 +359,9 @@ static int collect_inst(void *ctx, uint32_t inst)
 int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_t *n, dm_errinfo *err)
 {
 	dm_target tg;
-	int rc = resolve_concrete(t, DM_GRAMMAR_CWMP, table_path, true, &tg, err);
+	int rc = resolve_table_path(t, table_path, &tg, err);
 	if (rc)
 		return rc;
-	if (tg.node->kind != DM_NODE_OBJECT || !tg.node->u.obj.table ||
-	    tg.path[tg.len - 2] < 'A') /* ends in a number: an instance, not the table */
-		return dm_err_set(err, DM_ERR_NOT_TABLE, 0, table_path, "%s is not a table", table_path);
 	inst_list l = {0};
 	rc = store_each_instance(t, tg.path, tg.len, collect_inst, &l);
 	if (rc) {

@@ -147,18 +147,6 @@ static int materialise(dm_txn *t, const dm_node *obj, char *path, size_t len, dm
 	return DM_OK;
 }
 
-static int resolve_table(dm_txn *t, const char *table_path, dm_target *tg, dm_errinfo *err)
-{
-	int rc = resolve_concrete(t, DM_GRAMMAR_CWMP, table_path, true, tg, err);
-	if (rc)
-		return rc;
-	const dm_node *n = tg->node;
-	if (n->kind != DM_NODE_OBJECT || !n->u.obj.table || tg->len < 2 ||
-	    (tg->path[tg->len - 2] >= '0' && tg->path[tg->len - 2] <= '9'))
-		return dm_err_set(err, DM_ERR_NOT_TABLE, 0, table_path, "%s is not a table", table_path);
-	return DM_OK;
-}
-
 typedef struct key_max {
 	dm_txn *t;
 	const dm_node *param;
@@ -281,7 +269,7 @@ int dm_add(dm_txn *t, const char *table_path, const char *alias, uint32_t *inst,
 	if (rc)
 		return rc;
 	dm_target tg;
-	if ((rc = resolve_table(t, table_path, &tg, err)))
+	if ((rc = resolve_table_path(t, table_path, &tg, err)))
 		return rc;
 	if (!is_internal(t) && tg.node->u.obj.access != DM_ACCESS_READ_WRITE)
 		return dm_err_set(err, DM_ERR_NOT_WRITABLE, 0, table_path,
@@ -304,7 +292,7 @@ int dm_add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_errinfo
 	if (inst == 0)
 		return dm_err_set(err, DM_ERR_SYNTAX, 0, table_path, "instance numbers start at 1");
 	dm_target tg;
-	if ((rc = resolve_table(t, table_path, &tg, err)))
+	if ((rc = resolve_table_path(t, table_path, &tg, err)))
 		return rc;
 	char path[DM_PATH_MAX];
 	int len = snprintf(path, sizeof path, "%s%u.", tg.path, inst);
