@@ -6,9 +6,9 @@ BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow \
-	  -Idatamodel -Icore -Iusp -I$(BUILD)/proto -MMD -MP
+	  -Idatamodel -Icore -Iusp -Icwmp -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
-PKGS := lmdb libxml-2.0 libuv libprotobuf-c libwebsockets libmosquitto
+PKGS := lmdb libxml-2.0 libuv libprotobuf-c libwebsockets libmosquitto libcurl
 SHARED ?= $(abspath ../shared)
 
 # pkg-config runs once, after the dependency check, not at parse time.
@@ -19,6 +19,7 @@ CMOCKA_LIBS = $(eval CMOCKA_LIBS := $$(shell pkg-config --libs cmocka))$(CMOCKA_
 DM_SRCS := $(wildcard datamodel/*.c)
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 USP_SRCS := $(wildcard usp/*.c)
+CWMP_SRCS := $(filter-out cwmp/codec%.c,$(wildcard cwmp/*.c))
 PROTOS := $(wildcard proto/*.proto)
 CTL_SRCS := $(wildcard tools/duetctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -30,6 +31,7 @@ PROTO_C := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H := $(PROTO_C:.c=.h)
 PROTO_OBJS := $(PROTO_C:.c=.o)
 USP_OBJS := $(USP_SRCS:%.c=$(BUILD)/%.o)
+CWMP_OBJS := $(CWMP_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -70,23 +72,31 @@ $(BUILD)/libduetusp.a: $(USP_OBJS) $(PROTO_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/duetd: $(BUILD)/core/main.o $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+# The CWMP front end with its codec and the gSOAP serialisers.
+$(BUILD)/libduetcwmp.a: $(CWMP_OBJS) $(CWMP_CODEC_OBJ) $(CWMP_GEN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+FRONT_LIBS := $(BUILD)/libduetcwmp.a $(BUILD)/libduetusp.a
+ENGINE_LIBS := $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
+
+$(BUILD)/duetd: $(BUILD)/core/main.o $(FRONT_LIBS) $(ENGINE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CWMP_GEN_LIBS) -lm
 
 $(BUILD)/duetctl: $(CTL_OBJS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libduetusp.a $(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
+$(BUILD)/tests/%: tests/unit/%.c $(FRONT_LIBS) $(ENGINE_LIBS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a \
-		$(BUILD)/libduetdm.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(FRONT_LIBS) $(ENGINE_LIBS) \
+		$(PKG_LIBS) $(CWMP_GEN_LIBS) $(CMOCKA_LIBS) -lm
 
 # The USP bench builds Controller requests with the generated code, which
 # libduetusp.a carries (only the proto objects are pulled in).
-$(BUILD)/duetbench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(PROTO_H) $(BUILD)/libduetusp.a \
-		$(BUILD)/libduetdm.a $(BUILD)/libduetcore.a | $(DEPS_STAMP)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(BENCH_SRCS) $(BUILD)/libduetusp.a $(BUILD)/libduetcore.a \
-		$(BUILD)/libduetdm.a $(PKG_LIBS) -lm
+$(BUILD)/duetbench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(PROTO_H) $(FRONT_LIBS) \
+		$(ENGINE_LIBS) | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(BENCH_SRCS) $(FRONT_LIBS) $(ENGINE_LIBS) \
+		$(PKG_LIBS) $(CWMP_GEN_LIBS) -lm
 
 # Embedded defaults: state in ./var, bundled schema and factory defaults.
 run: all
