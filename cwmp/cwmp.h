@@ -18,6 +18,8 @@ typedef struct cwmp_agent cwmp_agent;
 
 /* Options of the CPE; strings are copied. */
 typedef struct cwmp_options {
+	/* The agent's state directory (downloaded images, temporary files). */
+	const char *state_dir;
 	/* Connection Request listener: address (NULL: "0.0.0.0") and TCP port
 	 * (0: the default 7547; -1: an ephemeral port, for tests). The URL the
 	 * ACS is given (ManagementServer.ConnectionRequestURL) is derived. */

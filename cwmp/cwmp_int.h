@@ -169,6 +169,7 @@ struct cwmp_agent {
 	dm *d;
 	core_loop *loop;
 	/* options, strings owned by the agent */
+	char *state_dir;
 	char *cr_address;
 	int cr_port;
 	char *tls_ca, *tls_cert, *tls_key;
@@ -187,7 +188,8 @@ struct cwmp_agent {
 	cwmp_connreq *cr;
 	cwmp_transfers *xfers;
 
-	/* --- services, wired by agent.c; unit tests install their own ---- */
+	/* --- services, wired by agent.c; unit tests install their own. A
+	 * hook whose module is not open is NULL: callers check. ---------- */
 
 	/* Record an event for the next Inform (durably when its retention
 	 * class survives a reboot; "M ..." codes carry command_key) and open
