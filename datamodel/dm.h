@@ -353,6 +353,11 @@ int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_
  * Read-only parameters give NOT_WRITABLE unless the origin is INTERNAL.
  * writeOnceReadOnly parameters may be set once after Add (and by INTERNAL). */
 int dm_set(dm_txn *t, const char *path, const char *value, dm_errinfo *err);
+/* Set as the agent itself would (read-only parameters too), inside a
+ * transaction of another origin: a front end recording its own state with
+ * the manager's change (ManagementServer.ParameterKey with the ACS's
+ * SetParameterValues). The change keeps the transaction's origin. */
+int dm_set_as_agent(dm_txn *t, const char *path, const char *value, dm_errinfo *err);
 /* Add an instance to a table ("Device.IP.Interface."). Defaults are
  * materialised; the instance number is the table's next, never reused.
  * alias may be NULL (an Alias parameter then gets "cpe-<n>"). */

@@ -330,3 +330,15 @@ int dm_delete(dm_txn *t, const char *obj_path, dm_errinfo *err)
 		return rc;
 	return txn_record(t, DM_CHANGE_DELETE, tg.path, NULL, NULL);
 }
+
+int dm_set_as_agent(dm_txn *t, const char *path, const char *value, dm_errinfo *err)
+{
+	if (!t)
+		return dm_set(t, path, value, err);
+	/* only the access check looks at the kind; changes take the origin at commit */
+	dm_origin_kind kind = t->origin.kind;
+	t->origin.kind = DM_ORIGIN_INTERNAL;
+	int rc = dm_set(t, path, value, err);
+	t->origin.kind = kind;
+	return rc;
+}
