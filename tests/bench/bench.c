@@ -4,6 +4,7 @@
  * where no LMDB equivalent exists). Store: the full official USP schema with
  * up to 4 instances in every table. Prints figures; asserts nothing.
  */
+#include "bench.h"
 #include "dm.h"
 
 #include <errno.h>
@@ -22,43 +23,14 @@
 
 #define INSTANCES 4
 
-int usp_bench_run(const char *schema_file); /* usp_bench.c: the USP front end over real MTPs */
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
-}
 
-static void row(const char *what, double value, const char *unit, const char *base_what, double base,
-		const char *target)
-{
-	printf("%-44s %12.1f %-8s", what, value, unit);
-	if (base > 0)
-		printf("  ratio %6.2fx %s", value / base, base_what);
-	if (target)
-		printf("  (target %s)", target);
-	printf("\n");
-}
 
 /* ---- populate: up to 4 instances in every table, recursively ---------------- */
 
 static unsigned long added;
+static int per_table_n = INSTANCES;
 
 static void populate(dm_txn *t, const dm_node *obj, char *path, size_t len, int depth)
 {
@@ -73,7 +45,7 @@ static void populate(dm_txn *t, const dm_node *obj, char *path, size_t len, int 
 			populate(t, c, path, len + nl + 1, depth);
 			continue;
 		}
-		for (int i = 0; i < INSTANCES; i++) {
+		for (int i = 0; i < per_table_n; i++) {
 			dm_errinfo err;
 			uint32_t inst;
 			/* a group per instance: a table whose defaults clash on a
@@ -89,6 +61,16 @@ static void populate(dm_txn *t, const dm_node *obj, char *path, size_t len, int 
 		}
 	}
 	path[len] = 0;
+}
+
+unsigned long bench_populate(dm_txn *t, const dm_schema *s, int per_table)
+{
+	char path[1024] = "Device.";
+	unsigned long before = added;
+
+	per_table_n = per_table;
+	populate(t, dm_schema_root(s), path, 7, 0);
+	return added - before;
 }
 
 /* ---- the walk, also used to copy every value into the raw baseline ----------- */
@@ -115,9 +97,9 @@ static double walk_once(dm *d, unsigned long *n)
 	dm_txn *t;
 	dm_txn_begin(d, DM_TXN_READ, NULL, &t);
 	walk_ctx w = {0};
-	double t0 = now_s();
+	double t0 = bench_now();
 	dm_resolve(t, DM_GRAMMAR_USP, "Device.", DM_RESOLVE_PARAMS | DM_RESOLVE_SUBTREE, 0, count_item, &w, NULL);
-	double el = now_s() - t0;
+	double el = bench_now() - t0;
 	dm_txn_abort(t);
 	*n = w.n;
 	return el;
@@ -149,7 +131,7 @@ static double startup_ms(const char *state, const char *schema, const char *defa
 	snprintf(sock, sizeof sock, "%s/bench.sock", state);
 	double best = -1;
 	for (int round = 0; round < 4; round++) {
-		double t0 = now_s();
+		double t0 = bench_now();
 		pid_t pid = fork();
 		if (pid == 0) {
 			int devnull = open("/dev/null", 1);
@@ -161,9 +143,9 @@ static double startup_ms(const char *state, const char *schema, const char *defa
 			_exit(127);
 		}
 		double el = -1;
-		while (now_s() - t0 < 10) {
+		while (bench_now() - t0 < 10) {
 			if (admin_ping(sock)) {
-				el = (now_s() - t0) * 1000;
+				el = (bench_now() - t0) * 1000;
 				break;
 			}
 			int st;
@@ -174,11 +156,11 @@ static double startup_ms(const char *state, const char *schema, const char *defa
 			usleep(200);
 		}
 		if (pid > 0) {
-			*rss = rss_kb(pid);
-			double k0 = now_s();
+			*rss = bench_rss_kb(pid);
+			double k0 = bench_now();
 			kill(pid, SIGTERM);
 			waitpid(pid, NULL, 0);
-			double stop = (now_s() - k0) * 1000;
+			double stop = (bench_now() - k0) * 1000;
 			if (round > 0 && (*stop_ms < 0 || stop > *stop_ms))
 				*stop_ms = stop; /* the worst one: the target is a bound */
 		}
@@ -217,6 +199,11 @@ int main(int argc, char **argv)
 	snprintf(schema_file, sizeof schema_file, "%s/bbf/tr-181-2-19-1-usp-full.xml", shared);
 	if (argc > 1)
 		snprintf(schema_file, sizeof schema_file, "%s", argv[1]);
+	char cwmp_schema[1024];
+	snprintf(cwmp_schema, sizeof cwmp_schema, "%s/bbf/tr-181-2-19-1-cwmp-full.xml", shared);
+	const char *only = getenv("DUET_BENCH_ONLY"); /* "cwmp": that part alone */
+	if (only && !strcmp(only, "cwmp"))
+		return cwmp_bench_run(access(cwmp_schema, R_OK) ? NULL : cwmp_schema);
 	if (access(schema_file, R_OK)) {
 		printf("bench: %s not found; the benchmarks need the official USP schema\n", schema_file);
 		return 0;
@@ -233,22 +220,22 @@ int main(int argc, char **argv)
 	dm_schema *s = NULL;
 	dm_errinfo err = {0};
 	double load = 1e9;
-	long rss_before = rss_kb(getpid());
+	long rss_before = bench_rss_kb(getpid());
 	for (int i = 0; i < 5; i++) {
 		dm_schema *tmp;
-		double t0 = now_s();
+		double t0 = bench_now();
 		if (dm_schema_load(schema_file, &tmp, &err)) {
 			printf("bench: cannot load schema: %s\n", err.msg);
 			return 1;
 		}
-		double el = now_s() - t0;
+		double el = bench_now() - t0;
 		if (el < load)
 			load = el;
 		if (s)
 			dm_schema_free(s);
 		s = tmp;
 	}
-	long rss_schema = rss_kb(getpid()) - rss_before;
+	long rss_schema = bench_rss_kb(getpid()) - rss_before;
 
 	dm *d;
 	dm_open_opts o = {.state_dir = state, .map_size = (size_t)2 << 30};
@@ -258,16 +245,15 @@ int main(int argc, char **argv)
 	}
 	dm_origin internal = {DM_ORIGIN_INTERNAL, "bench"};
 	dm_txn *t;
-	double t0 = now_s();
+	double t0 = bench_now();
 	dm_txn_begin(d, DM_TXN_WRITE, &internal, &t);
-	char path[1024] = "Device.";
-	populate(t, dm_schema_root(s), path, 7, 0);
+	bench_populate(t, s, INSTANCES);
 	dm_set(t, "Device.DeviceInfo.SoftwareVersion", "1.2.3", &err);
 	if (dm_txn_commit(t, NULL, &err)) {
 		printf("bench: populate failed: %s\n", err.msg);
 		return 1;
 	}
-	printf("populated %lu instances in %.2f s\n", added, now_s() - t0);
+	printf("populated %lu instances in %.2f s\n", added, bench_now() - t0);
 
 	/* walk, and copy the walked tree into the raw store for the baselines */
 	unsigned long nparams = 0;
@@ -299,14 +285,14 @@ int main(int argc, char **argv)
 		MDB_cursor *c;
 		MDB_val k, v;
 		unsigned long n = 0;
-		double s0 = now_s();
+		double s0 = bench_now();
 		mdb_txn_begin(raw.env, NULL, MDB_RDONLY, &rt);
 		mdb_cursor_open(rt, raw.dbi, &c);
 		while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0)
 			n++;
 		mdb_cursor_close(c);
 		mdb_txn_abort(rt);
-		double el = now_s() - s0;
+		double el = bench_now() - s0;
 		if (el < raw_walk)
 			raw_walk = el;
 		(void)n;
@@ -316,29 +302,29 @@ int main(int argc, char **argv)
 	const char *key = "Device.DeviceInfo.SoftwareVersion";
 	const int N = 300000;
 	char buf[256];
-	double g0 = now_s();
+	double g0 = bench_now();
 	for (int i = 0; i < N; i++)
 		dm_get_value_buf(d, NULL, key, buf, sizeof buf, NULL);
-	double get_ns = (now_s() - g0) / N * 1e9;
+	double get_ns = (bench_now() - g0) / N * 1e9;
 	MDB_txn *rt;
 	mdb_txn_begin(raw.env, NULL, MDB_RDONLY, &rt);
 	mdb_txn_reset(rt);
 	MDB_val rk = {strlen(key), (void *)key}, rv;
-	g0 = now_s();
+	g0 = bench_now();
 	for (int i = 0; i < N; i++) {
 		mdb_txn_renew(rt);
 		mdb_get(rt, raw.dbi, &rk, &rv);
 		memcpy(buf, rv.mv_data, rv.mv_size < sizeof buf ? rv.mv_size : sizeof buf - 1);
 		mdb_txn_reset(rt);
 	}
-	double raw_get_ns = (now_s() - g0) / N * 1e9;
+	double raw_get_ns = (bench_now() - g0) / N * 1e9;
 	mdb_txn_abort(rt);
 	/* a deep instance parameter too */
 	const char *deep = "Device.IP.Interface.3.IPv4Address.2.Enable";
-	g0 = now_s();
+	g0 = bench_now();
 	for (int i = 0; i < N; i++)
 		dm_get_value_buf(d, NULL, deep, buf, sizeof buf, NULL);
-	double deep_ns = (now_s() - g0) / N * 1e9;
+	double deep_ns = (bench_now() - g0) / N * 1e9;
 
 	/* durable atomic Sets of 1 and 100 parameters */
 	dm_origin ctl = {DM_ORIGIN_USP, "bench"};
@@ -347,12 +333,12 @@ int main(int argc, char **argv)
 	char val[32];
 	for (int r = 0; r < R; r++) {
 		snprintf(val, sizeof val, "bench-%d", r);
-		double s0 = now_s();
+		double s0 = bench_now();
 		dm_txn_begin(d, DM_TXN_WRITE, &ctl, &t);
 		dm_set(t, "Device.DeviceInfo.ProvisioningCode", val, &err);
 		dm_txn_commit(t, NULL, &err);
-		set1 += now_s() - s0;
-		s0 = now_s();
+		set1 += bench_now() - s0;
+		s0 = bench_now();
 		dm_txn_begin(d, DM_TXN_WRITE, &ctl, &t);
 		for (int i = 0; i < 100; i++) {
 			char p[128];
@@ -367,15 +353,15 @@ int main(int argc, char **argv)
 		}
 		if (dm_txn_commit(t, NULL, &err))
 			printf("set100 failed: %s\n", err.msg);
-		set100 += now_s() - s0;
+		set100 += bench_now() - s0;
 		MDB_txn *wt;
-		s0 = now_s();
+		s0 = bench_now();
 		mdb_txn_begin(raw.env, NULL, 0, &wt);
 		MDB_val k1 = {strlen(key), (void *)key}, v1 = {strlen(val), val};
 		mdb_put(wt, raw.dbi, &k1, &v1, 0);
 		mdb_txn_commit(wt);
-		raw1 += now_s() - s0;
-		s0 = now_s();
+		raw1 += bench_now() - s0;
+		s0 = bench_now();
 		mdb_txn_begin(raw.env, NULL, 0, &wt);
 		for (int i = 0; i < 100; i++) {
 			char p[128];
@@ -384,7 +370,7 @@ int main(int argc, char **argv)
 			mdb_put(wt, raw.dbi, &k, &v, 0);
 		}
 		mdb_txn_commit(wt);
-		raw100 += now_s() - s0;
+		raw100 += bench_now() - s0;
 	}
 	dm_close(d);
 
@@ -398,30 +384,31 @@ int main(int argc, char **argv)
 	double up_full = startup_ms(state, schema_file, "/dev/null", &rss_full, &stop_full);
 
 	printf("\n%-44s %12s %-8s  %s\n", "figure", "value", "unit", "ratio to baseline / target");
-	row("schema load (full USP file)", load * 1000, "ms", "of target 150 ms", 150, "< 150 ms");
-	row("schema memory in this process (RSS delta)", (double)rss_schema / 1024, "MiB", "", 0, NULL);
-	row("Get one parameter", get_ns, "ns", "of raw mdb_get", raw_get_ns, "< 3x");
-	row("Get one parameter (2 instance levels deep)", deep_ns, "ns", "of raw mdb_get", raw_get_ns, "< 3x");
-	row("  raw mdb_get in a renewed snapshot", raw_get_ns, "ns", "", 0, NULL);
-	row("walk whole Device. tree", nparams / walk / 1e6, "M par/s", "of raw cursor scan",
+	bench_row("schema load (full USP file)", load * 1000, "ms", "of target 150 ms", 150, "< 150 ms");
+	bench_row("schema memory in this process (RSS delta)", (double)rss_schema / 1024, "MiB", "", 0, NULL);
+	bench_row("Get one parameter", get_ns, "ns", "of raw mdb_get", raw_get_ns, "< 3x");
+	bench_row("Get one parameter (2 instance levels deep)", deep_ns, "ns", "of raw mdb_get", raw_get_ns, "< 3x");
+	bench_row("  raw mdb_get in a renewed snapshot", raw_get_ns, "ns", "", 0, NULL);
+	bench_row("walk whole Device. tree", nparams / walk / 1e6, "M par/s", "of raw cursor scan",
 	    nparams / raw_walk / 1e6, ">= 2 M/s");
 	printf("%-44s %12lu params, %lu instances\n", "  tree size", nparams, added);
-	row("  raw LMDB cursor scan", nparams / raw_walk / 1e6, "M ent/s", "", 0, NULL);
-	row("durable atomic Set, 1 parameter", set1 / R * 1e6, "us", "of raw put+commit", raw1 / R * 1e6, NULL);
-	row("durable atomic Set, 100 parameters", set100 / R * 1e6, "us", "of raw 100 puts+commit",
+	bench_row("  raw LMDB cursor scan", nparams / raw_walk / 1e6, "M ent/s", "", 0, NULL);
+	bench_row("durable atomic Set, 1 parameter", set1 / R * 1e6, "us", "of raw put+commit", raw1 / R * 1e6, NULL);
+	bench_row("durable atomic Set, 100 parameters", set100 / R * 1e6, "us", "of raw 100 puts+commit",
 	    raw100 / R * 1e6, NULL);
-	row("  raw put+commit, 1 key", raw1 / R * 1e6, "us", "", 0, NULL);
-	row("  raw 100 puts+commit", raw100 / R * 1e6, "us", "", 0, NULL);
-	row("duetd start-up to ready, bundled schema", up_bundled, "ms", "of target 50 ms", 50, "< 50 ms");
-	row("duetd start-up to ready, full USP schema", up_full, "ms", "of target 50 ms", 50, NULL);
-	row("duetd shutdown, SIGTERM to exit (worst of 3)", stop_full > stop_bundled ? stop_full : stop_bundled,
+	bench_row("  raw put+commit, 1 key", raw1 / R * 1e6, "us", "", 0, NULL);
+	bench_row("  raw 100 puts+commit", raw100 / R * 1e6, "us", "", 0, NULL);
+	bench_row("duetd start-up to ready, bundled schema", up_bundled, "ms", "of target 50 ms", 50, "< 50 ms");
+	bench_row("duetd start-up to ready, full USP schema", up_full, "ms", "of target 50 ms", 50, NULL);
+	bench_row("duetd shutdown, SIGTERM to exit (worst of 3)", stop_full > stop_bundled ? stop_full : stop_bundled,
 	    "ms", "of target 100 ms", 100, "< 100 ms");
-	row("duetd RSS, bundled schema", (double)rss_bundled / 1024, "MiB", "of target 16 MiB", 16, NULL);
-	row("duetd RSS, full USP schema + store", (double)rss_full / 1024, "MiB", "of target 16 MiB", 16,
+	bench_row("duetd RSS, bundled schema", (double)rss_bundled / 1024, "MiB", "of target 16 MiB", 16, NULL);
+	bench_row("duetd RSS, full USP schema + store", (double)rss_full / 1024, "MiB", "of target 16 MiB", 16,
 	    "< 16 MiB");
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd))
 		return 1;
 	dm_schema_free(s);
-	return usp_bench_run(schema_file);
+	int rc = usp_bench_run(schema_file);
+	return cwmp_bench_run(access(cwmp_schema, R_OK) ? NULL : cwmp_schema) | rc;
 }

@@ -8,6 +8,7 @@
  * side (sessions, requests, load runs) is usp_bench_link.c's; the engine
  * alone is bench.c's. Prints figures; asserts nothing.
  */
+#include "bench.h"
 #include "usp_bench.h"
 
 #include <arpa/inet.h>
@@ -40,20 +41,6 @@
 #define AGENT_TOPIC "usp/agent/DG0000000001" /* ResponseTopicConfigured in the factory defaults */
 #define ECHO_TOPIC "duet-bench/echo"
 
-static void row(const char *what, double value, const char *unit, const char *base_what, double base,
-		const char *target)
-{
-	if (value < 0) {
-		printf("%-44s %12s %-8s  (not measured)\n", what, "-", unit);
-		return;
-	}
-	printf("%-44s %12.1f %-8s", what, value, unit);
-	if (base > 0)
-		printf("  ratio %6.2fx %s", value / base, base_what);
-	if (target)
-		printf("  (target %s)", target);
-	printf("\n");
-}
 
 /* ---- processes and the temporary directory ------------------------------------------- */
 
@@ -103,65 +90,9 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-/* A child that dies with us, whatever way we go. */
-static pid_t spawn(const char *log, char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		signal(SIGPIPE, SIG_DFL); /* ignored here, not to be inherited */
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
-}
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int port = -1;
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) && !getsockname(fd, (struct sockaddr *)&a, &al))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
-static bool wait_port(int port, double seconds)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	for (double end = ub_now() + seconds; ub_now() < end; usleep(5000)) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		bool up = fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof a);
-		if (fd >= 0)
-			close(fd);
-		if (up)
-			return true;
-	}
-	return false;
-}
 
 static void log_tail(const char *what, const char *path)
 {
@@ -378,7 +309,7 @@ static double start_agent(void)
 	char *argv[] = {U.duetd_exe, "--state", U.state, "--schema", U.schema, "--defaults", U.defaults, "--admin",
 			U.admin, "--usp-socket", U.usp_sock, "--log-level", "warn", NULL};
 	double t0 = ub_now(), ms = -1;
-	U.duetd = spawn(U.dlog, argv);
+	U.duetd = bench_spawn(U.dlog, argv);
 	while (ub_now() - t0 < 10) {
 		if (waitpid(U.duetd, NULL, WNOHANG) == U.duetd) {
 			U.duetd = 0;
@@ -417,8 +348,8 @@ static int start_broker(void)
 	if (fclose(f))
 		return -1;
 	char *argv[] = {(char *)exe, "-c", U.bconf, NULL};
-	U.broker = spawn(U.blog, argv);
-	return wait_port(U.mqtt_port, 5) ? 0 : -1;
+	U.broker = bench_spawn(U.blog, argv);
+	return bench_wait_port(U.mqtt_port, 5) ? 0 : -1;
 }
 
 /* ---- the runs --------------------------------------------------------------------------- */
@@ -534,8 +465,8 @@ static int measure(results *r)
 		goto out;
 	}
 	usleep(100000);
-	r->rss_boot = rss_kb(U.duetd);
-	if (!wait_port(U.ws_port, 5) || !(ws = ub_ws_open(U.ws_port))) {
+	r->rss_boot = bench_rss_kb(U.duetd);
+	if (!bench_wait_port(U.ws_port, 5) || !(ws = ub_ws_open(U.ws_port))) {
 		printf("usp bench: no WebSocket session with duetd on port %d\n", U.ws_port);
 		goto out;
 	}
@@ -562,12 +493,12 @@ static int measure(results *r)
 			r->start_ms = ms;
 	}
 	usleep(200000);
-	r->rss_idle = rss_kb(U.duetd);
+	r->rss_idle = bench_rss_kb(U.duetd);
 
 	if (ub_tmpl_get(&get, "Device.DeviceInfo.", "g-" UB_ID_HOLE) ||
 	    ub_tmpl_set(&set, "Device.DeviceInfo.", "ProvisioningCode", "bench-" UB_ID_HOLE))
 		goto out;
-	if (!wait_port(U.ws_port, 5) || !(ws = ub_ws_open(U.ws_port))) {
+	if (!bench_wait_port(U.ws_port, 5) || !(ws = ub_ws_open(U.ws_port))) {
 		printf("usp bench: no WebSocket session after the restart\n");
 		goto out;
 	}
@@ -594,7 +525,7 @@ static int measure(results *r)
 	snprintf(want, sizeof want, "bench-%08x", set.next - 1);
 	if (ub_get_value(ws, "Device.DeviceInfo.ProvisioningCode", got, sizeof got) || strcmp(got, want))
 		printf("usp bench: after the Sets ProvisioningCode is \"%s\", not \"%s\"\n", got, want);
-	r->rss_load = rss_kb(U.duetd);
+	r->rss_load = bench_rss_kb(U.duetd);
 	rc = 0;
 out:
 	ub_link_close(ws);
@@ -611,7 +542,7 @@ static void print_load(const char *what, const ub_load *o, int window, const cha
 {
 	char name[64];
 	snprintf(name, sizeof name, "%s, %d outstanding", what, window);
-	row(name, o->rps, "req/s", base_what, base, target);
+	bench_row(name, o->rps, "req/s", base_what, base, target);
 	if (o->rps < 0)
 		return;
 	printf("%-44s %12.1f %-8s  p99 %.1f us\n", "  latency p50", o->p50_us, "us", o->p99_us);
@@ -635,7 +566,7 @@ static void print_results(const results *r)
 		print_load("Get DeviceInfo. MQTT 5", &r->mq[1], 8, "of obuspa 10.7k/s", OBUSPA_MQTT_GETS, NULL);
 		print_load("  raw broker round trip", &r->raw[0], 1, "", 0, NULL);
 		print_load("  raw broker round trip", &r->raw[1], 8, "", 0, NULL);
-		row("  MQTT agent rate, share of raw broker rate",
+		bench_row("  MQTT agent rate, share of raw broker rate",
 		    r->mq[1].rps < 0 || r->raw[1].rps <= 0 ? -1 : 100 * r->mq[1].rps / r->raw[1].rps, "%", "", 0,
 		    "broker-bound: near 100%");
 	} else {
@@ -644,21 +575,21 @@ static void print_results(const results *r)
 	}
 	bool tree = r->tree_params > 0 && r->tree_best > 0;
 	snprintf(label, sizeof label, "Get Device. (%ld params) WebSocket, best", r->tree_params);
-	row(label, tree ? r->tree_best : -1, "ms", "of obuspa 122 ms", OBUSPA_TREE_MS, "< 15 ms");
-	row("  median", tree ? r->tree_median : -1, "ms", "of obuspa 122 ms", OBUSPA_TREE_MS, NULL);
-	row("  parameters/s at the median", tree ? r->tree_params / r->tree_median : -1, "k par/s", "of obuspa",
+	bench_row(label, tree ? r->tree_best : -1, "ms", "of obuspa 122 ms", OBUSPA_TREE_MS, "< 15 ms");
+	bench_row("  median", tree ? r->tree_median : -1, "ms", "of obuspa 122 ms", OBUSPA_TREE_MS, NULL);
+	bench_row("  parameters/s at the median", tree ? r->tree_params / r->tree_median : -1, "k par/s", "of obuspa",
 	    OBUSPA_TREE_PARAMS / OBUSPA_TREE_MS, NULL);
-	row("  response Record size", tree ? r->tree_kib : -1, "KiB", "", 0, NULL);
+	bench_row("  response Record size", tree ? r->tree_kib : -1, "KiB", "", 0, NULL);
 	printf("%-44s %12lu objects  added by USP Add, %lu of them NAT.PortMapping\n", "  store", r->objects, r->fill);
 	print_load("durable Set WebSocket", &r->set[0], 1, "of obuspa 1.0k/s", OBUSPA_SETS, ">= 3x obuspa");
 	print_load("durable Set WebSocket", &r->set[1], 8, "of obuspa 1.0k/s", OBUSPA_SETS, ">= 3x obuspa");
-	row("duetd first boot to first Get (UDS)", r->first_boot_ms, "ms", "", 0, NULL);
-	row("duetd start to first answered Get (UDS)", r->start_ms, "ms", "", 0, NULL);
-	row("duetd RSS after first boot (empty store)", r->rss_boot < 0 ? -1 : r->rss_boot / 1024.0, "MiB",
+	bench_row("duetd first boot to first Get (UDS)", r->first_boot_ms, "ms", "", 0, NULL);
+	bench_row("duetd start to first answered Get (UDS)", r->start_ms, "ms", "", 0, NULL);
+	bench_row("duetd RSS after first boot (empty store)", r->rss_boot < 0 ? -1 : r->rss_boot / 1024.0, "MiB",
 	    "of obuspa 16 MB", OBUSPA_RSS_MIB, NULL);
-	row("duetd RSS idle, populated store", r->rss_idle < 0 ? -1 : r->rss_idle / 1024.0, "MiB",
+	bench_row("duetd RSS idle, populated store", r->rss_idle < 0 ? -1 : r->rss_idle / 1024.0, "MiB",
 	    "of obuspa 16 MB", OBUSPA_RSS_MIB, "< 16 MiB");
-	row("duetd RSS after the load above", r->rss_load < 0 ? -1 : r->rss_load / 1024.0, "MiB", "of obuspa 16 MB",
+	bench_row("duetd RSS after the load above", r->rss_load < 0 ? -1 : r->rss_load / 1024.0, "MiB", "of obuspa 16 MB",
 	    OBUSPA_RSS_MIB, "< 16 MiB");
 }
 
@@ -692,8 +623,8 @@ int usp_bench_run(const char *schema_file)
 	snprintf(U.dlog, sizeof U.dlog, "%s/duetd.log", U.dir);
 	snprintf(U.bconf, sizeof U.bconf, "%s/mosquitto.conf", U.dir);
 	snprintf(U.blog, sizeof U.blog, "%s/mosquitto.log", U.dir);
-	U.ws_port = free_port();
-	U.mqtt_port = free_port();
+	U.ws_port = bench_free_port();
+	U.mqtt_port = bench_free_port();
 	mosquitto_lib_init();
 
 	double t0 = ub_now();

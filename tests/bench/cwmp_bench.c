@@ -1,0 +1,579 @@
+/*
+ * cwmp_bench.c - the CWMP part of `make bench`.
+ *
+ * 1. GetParameterValues of the whole Device. tree of the full official
+ *    CWMP schema (every table holding up to 4 instances), answered and
+ *    encoded in this process by the CPE's own RPC code: ms, params/s, bytes.
+ * 2. Full sessions with the real duetd against an ACS in this process
+ *    (plain HTTP on 127.0.0.1): each is triggered by a Connection Request
+ *    (Digest, through libcurl) and runs Inform, GetParameterValues of 50
+ *    parameters, SetParameterValues of 10, the empty POST and 204.
+ *    Figures: sessions/s back to back, session time p50/p99 (Inform in to
+ *    204 out), Connection Request to Inform latency p50/p99, duetd RSS.
+ * Prints figures; asserts nothing.
+ */
+#include "bench.h"
+
+#include "codec.h"
+#include "cwmp_int.h"
+#include "rpc.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GPV_PARAMS 50
+#define SPV_PARAMS 10
+#define RUN_S 3.0
+#define MAX_SAMPLES 100000
+
+/* ---- 1. whole-tree GetParameterValues in process ---------------------------- */
+
+static int whole_tree_gpv(const char *schema_file, const char *dir)
+{
+	dm_schema *s;
+	dm_errinfo err;
+	dm *d;
+
+	if (dm_schema_load(schema_file, &s, &err)) {
+		printf("cwmp bench: cannot load %s: %s\n", schema_file, err.msg);
+		return 1;
+	}
+	dm_open_opts o = {.state_dir = dir, .map_size = (size_t)2 << 30};
+	if (dm_open(s, &o, &d, &err)) {
+		printf("cwmp bench: cannot open a store: %s\n", err.msg);
+		dm_schema_free(s);
+		return 1;
+	}
+	dm_origin internal = {DM_ORIGIN_INTERNAL, "bench"};
+	dm_txn *t;
+	dm_txn_begin(d, DM_TXN_WRITE, &internal, &t);
+	unsigned long added = bench_populate(t, s, 4);
+	if (dm_txn_commit(t, NULL, &err)) {
+		printf("cwmp bench: populate failed: %s\n", err.msg);
+		dm_close(d);
+		dm_schema_free(s);
+		return 1;
+	}
+
+	cwmp_agent a = {.d = d, .origin = {DM_ORIGIN_CWMP, "http://bench.invalid/acs"}};
+	cwmp_rpc_register_dm(&a);
+	char *root = "Device.";
+	cwmp_msg req = {.kind = CWMP_MSG_GET_PARAMETER_VALUES, .u.names = {&root, 1}};
+	double best_rpc = 1e9, best_all = 1e9;
+	size_t n = 0, bytes = 0;
+	for (int i = 0; i < 5; i++) {
+		cwmp_reply rep;
+		char *xml = NULL;
+		size_t len = 0;
+		cwmp_reply_init(&rep);
+		double t0 = bench_now();
+		cwmp_rpc_handle(&a, &req, &rep);
+		double t1 = bench_now();
+		int rc = cwmp_codec_encode(&rep.msg, CWMP_NS_1_2, &xml, &len);
+		double t2 = bench_now();
+		if (rep.msg.kind != CWMP_MSG_GET_PARAMETER_VALUES_RESPONSE || rc) {
+			printf("cwmp bench: whole-tree GetParameterValues failed (kind %d, encode %d)\n",
+			       (int)rep.msg.kind, rc);
+			cwmp_reply_free(&rep);
+			free(xml);
+			break;
+		}
+		n = rep.msg.u.values.n;
+		bytes = len;
+		if (t1 - t0 < best_rpc)
+			best_rpc = t1 - t0;
+		if (t2 - t0 < best_all)
+			best_all = t2 - t0;
+		cwmp_reply_free(&rep);
+		free(xml);
+	}
+	dm_close(d);
+	dm_schema_free(s);
+
+	printf("\n%-44s %12s %-8s  %s\n", "CWMP figure (in process, full CWMP schema)", "value", "unit",
+	       "ratio to baseline / target");
+	printf("%-44s %12lu instances, %zu parameters\n", "  tree size", added, n);
+	if (!n)
+		return 1;
+	bench_row("GetParameterValues Device. answer + encode", best_all * 1000, "ms", "of target 100 ms", 100,
+		  "< 100 ms");
+	bench_row("  answer (engine walk into the reply)", best_rpc * 1000, "ms", "", 0, NULL);
+	bench_row("  encode (SOAP envelope)", (best_all - best_rpc) * 1000, "ms", "", 0, NULL);
+	bench_row("  parameters per second", (double)n / best_all / 1e6, "M/s", "", 0, NULL);
+	bench_row("  envelope size", (double)bytes / (1024 * 1024), "MiB", "", 0, NULL);
+	return 0;
+}
+
+/* ---- 2. the ACS ------------------------------------------------------------------ */
+
+/* What one session of the ACS's script is at. */
+enum acs_step { STEP_INFORM, STEP_GPV, STEP_SPV, STEP_DONE };
+
+static struct {
+	int listen_fd, port;
+	pthread_t thread;
+	volatile int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* guarded by mu */
+	unsigned long sessions_done, informs;
+	double inform_at; /* when the latest Inform arrived */
+	double session_s[MAX_SAMPLES];
+	size_t n_session;
+	char cr_url[512];
+	unsigned long faults;
+	/* the script's fixed parts */
+	char *gpv_xml;
+	size_t gpv_len;
+	char *names[GPV_PARAMS];
+	unsigned instance; /* the port mapping the SetParameterValues write */
+} A;
+
+static int read_exact(int fd, char *buf, size_t n)
+{
+	while (n) {
+		ssize_t r = recv(fd, buf, n, 0);
+		if (r <= 0)
+			return -1;
+		buf += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* One HTTP request: headers into hdr, the body malloc'd (NULL when empty). */
+static int read_request(int fd, char *hdr, size_t hsz, char **body, size_t *blen)
+{
+	size_t used = 0;
+	*body = NULL;
+	*blen = 0;
+	while (used + 1 < hsz) {
+		ssize_t r = recv(fd, hdr + used, 1, 0);
+		if (r <= 0)
+			return -1;
+		used++;
+		if (used >= 4 && !memcmp(hdr + used - 4, "\r\n\r\n", 4))
+			break;
+	}
+	hdr[used] = 0;
+	const char *cl = strcasestr(hdr, "\r\nContent-Length:");
+	size_t len = cl ? strtoul(cl + 17, NULL, 10) : 0;
+	if (!len)
+		return 0;
+	if (!(*body = malloc(len + 1)) || read_exact(fd, *body, len))
+		return -1;
+	(*body)[len] = 0;
+	*blen = len;
+	return 0;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_xml(int fd, const char *xml, size_t len)
+{
+	char h[160];
+	int hl = snprintf(h, sizeof h,
+			  "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: %zu\r\n\r\n",
+			  len);
+	return send_all(fd, h, (size_t)hl) || send_all(fd, xml, len) ? -1 : 0;
+}
+
+static int send_empty(int fd)
+{
+	static const char r[] = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+	return send_all(fd, r, sizeof r - 1);
+}
+
+static int send_msg(int fd, const cwmp_msg *m)
+{
+	char *xml;
+	size_t len;
+	if (cwmp_codec_encode(m, CWMP_NS_1_2, &xml, &len))
+		return -1;
+	int rc = send_xml(fd, xml, len);
+	free(xml);
+	return rc;
+}
+
+static void note_inform(const cwmp_msg *m)
+{
+	pthread_mutex_lock(&A.mu);
+	A.informs++;
+	A.inform_at = bench_now();
+	for (size_t i = 0; i < m->u.inform.n_params; i++)
+		if (!strcmp(m->u.inform.params[i].name, "Device.ManagementServer.ConnectionRequestURL"))
+			snprintf(A.cr_url, sizeof A.cr_url, "%s", m->u.inform.params[i].value);
+	pthread_cond_broadcast(&A.cv);
+	pthread_mutex_unlock(&A.mu);
+}
+
+static void note_session_end(void)
+{
+	pthread_mutex_lock(&A.mu);
+	if (A.n_session < MAX_SAMPLES)
+		A.session_s[A.n_session++] = bench_now() - A.inform_at;
+	A.sessions_done++;
+	pthread_cond_broadcast(&A.cv);
+	pthread_mutex_unlock(&A.mu);
+}
+
+/* The SetParameterValues of a session: 10 parameters of one port mapping,
+ * values that change every session so each is a real write. */
+static int send_spv(int fd, unsigned long seq)
+{
+	static const char *const names[SPV_PARAMS][2] = {
+		{"Description", "bench %lu"}, {"LeaseDuration", "%lu"},   {"ExternalPort", "%lu"},
+		{"InternalPort", "%lu"},      {"RemoteHost", "10.1.%lu.1"}, {"InternalClient", "192.168.%lu.2"},
+		{"Enable", "%s"},             {"Protocol", "%s"},          {"AllInterfaces", "%s"},
+		{"ExternalPortEndRange", "0"},
+	};
+	char nbuf[SPV_PARAMS][128], vbuf[SPV_PARAMS][64];
+	cwmp_param_value pv[SPV_PARAMS];
+	unsigned long v = seq % 200 + 1000;
+	for (int i = 0; i < SPV_PARAMS; i++) {
+		snprintf(nbuf[i], sizeof nbuf[i], "Device.NAT.PortMapping.%u.%s", A.instance, names[i][0]);
+		if (strstr(names[i][1], "%s"))
+			snprintf(vbuf[i], sizeof vbuf[i], "%s",
+				 i == 7 ? (seq & 1 ? "UDP" : "TCP") : (seq & 1 ? "true" : "false"));
+		else if (strstr(names[i][1], "10.1.") || strstr(names[i][1], "192.168."))
+			snprintf(vbuf[i], sizeof vbuf[i], names[i][1], seq % 250 + 1);
+		else
+			snprintf(vbuf[i], sizeof vbuf[i], names[i][1], v);
+		pv[i] = (cwmp_param_value){nbuf[i], vbuf[i], CWMP_TYPE_STRING};
+	}
+	char key[32];
+	snprintf(key, sizeof key, "bench-%lu", seq);
+	cwmp_msg m = {.kind = CWMP_MSG_SET_PARAMETER_VALUES, .u.spv = {pv, SPV_PARAMS, key}};
+	return send_msg(fd, &m);
+}
+
+/* One connection: the CPE's POSTs answered by the script until it closes. */
+static void serve_connection(int fd)
+{
+	enum acs_step step = STEP_INFORM;
+	unsigned long seq = 0;
+	char hdr[4096];
+
+	for (;;) {
+		char *body;
+		size_t blen;
+		if (read_request(fd, hdr, sizeof hdr, &body, &blen))
+			break;
+		cwmp_msg *m = NULL;
+		int rc = 0;
+		if (blen && cwmp_codec_decode(body, blen, &m, NULL)) {
+			A.faults++;
+			rc = send_empty(fd);
+		} else if (m && m->kind == CWMP_MSG_INFORM) {
+			note_inform(m);
+			step = STEP_GPV;
+			seq = A.informs;
+			cwmp_msg r = {.kind = CWMP_MSG_INFORM_RESPONSE, .u.max_envelopes = 1};
+			rc = send_msg(fd, &r);
+		} else if (m && m->kind == CWMP_MSG_ADD_OBJECT_RESPONSE) {
+			A.instance = m->u.add_object.instance;
+			rc = send_empty(fd);
+			note_session_end();
+		} else if (!A.instance && step == STEP_GPV) {
+			/* the first session creates the port mapping the others write */
+			cwmp_msg r = {.kind = CWMP_MSG_ADD_OBJECT, .u.object = {"Device.NAT.PortMapping.", "bench"}};
+			rc = send_msg(fd, &r);
+		} else if (step == STEP_GPV) {
+			rc = send_xml(fd, A.gpv_xml, A.gpv_len);
+			step = STEP_SPV;
+		} else if (step == STEP_SPV) {
+			if (!m || m->kind != CWMP_MSG_GET_PARAMETER_VALUES_RESPONSE)
+				A.faults++;
+			rc = send_spv(fd, seq);
+			step = STEP_DONE;
+		} else {
+			if (!m || m->kind != CWMP_MSG_SET_PARAMETER_VALUES_RESPONSE)
+				A.faults++;
+			rc = send_empty(fd);
+			step = STEP_INFORM;
+			note_session_end();
+		}
+		cwmp_msg_free(m);
+		free(body);
+		if (rc)
+			break;
+	}
+	close(fd);
+}
+
+static void *connection_main(void *arg)
+{
+	serve_connection((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* A thread per connection: the CPE may keep an idle one open while it
+ * starts the next session on another. */
+static void *acs_main(void *arg)
+{
+	(void)arg;
+	while (!A.stop) {
+		int fd = accept(A.listen_fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		int one = 1;
+		pthread_t th;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (pthread_create(&th, NULL, connection_main, (void *)(intptr_t)fd))
+			close(fd);
+		else
+			pthread_detach(th);
+	}
+	return NULL;
+}
+
+static int acs_start(const dm_schema *s)
+{
+	/* the GetParameterValues: 50 parameters of ManagementServer and DeviceInfo */
+	size_t n = 0;
+	const char *objs[] = {"Device.ManagementServer.", "Device.DeviceInfo."};
+	for (size_t o = 0; o < 2 && n < GPV_PARAMS; o++) {
+		const dm_node *obj = dm_schema_find(s, objs[o]);
+		for (const dm_node *c = obj ? dm_node_first_child(obj) : NULL; c && n < GPV_PARAMS;
+		     c = dm_node_next_sibling(c))
+			if (dm_node_get_kind(c) == DM_NODE_PARAM)
+				A.names[n++] = strdup(dm_node_path(c));
+	}
+	cwmp_msg g = {.kind = CWMP_MSG_GET_PARAMETER_VALUES, .u.names = {A.names, n}};
+	if (n != GPV_PARAMS || cwmp_codec_encode(&g, CWMP_NS_1_2, &A.gpv_xml, &A.gpv_len))
+		return -1;
+
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	A.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (A.listen_fd < 0 || bind(A.listen_fd, (struct sockaddr *)&a, sizeof a) || listen(A.listen_fd, 16) ||
+	    getsockname(A.listen_fd, (struct sockaddr *)&a, &al))
+		return -1;
+	A.port = ntohs(a.sin_port);
+	pthread_mutex_init(&A.mu, NULL);
+	pthread_cond_init(&A.cv, NULL);
+	return pthread_create(&A.thread, NULL, acs_main, NULL) ? -1 : 0;
+}
+
+static void acs_stop(void)
+{
+	A.stop = 1;
+	shutdown(A.listen_fd, SHUT_RDWR);
+	close(A.listen_fd);
+	pthread_join(A.thread, NULL);
+	for (size_t i = 0; i < GPV_PARAMS; i++)
+		free(A.names[i]);
+	free(A.gpv_xml);
+}
+
+/* Wait until the ACS has completed `count` sessions; false at the deadline. */
+static bool wait_sessions(unsigned long count, double timeout_s)
+{
+	double end = bench_now() + timeout_s;
+	bool ok;
+	pthread_mutex_lock(&A.mu);
+	while (A.sessions_done < count && bench_now() < end) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 2000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&A.cv, &A.mu, &ts);
+	}
+	ok = A.sessions_done >= count;
+	pthread_mutex_unlock(&A.mu);
+	return ok;
+}
+
+/* ---- 2. the agent and the measured runs -------------------------------------------- */
+
+static int write_defaults(const char *path)
+{
+	FILE *in = fopen("datamodel/factory-defaults.txt", "r"), *out = fopen(path, "w");
+	char line[1024];
+	int rc = in && out ? 0 : -1;
+	while (!rc && fgets(line, sizeof line, in))
+		if (strncmp(line, "Device.ManagementServer.URL ", 28) &&
+		    strncmp(line, "Device.ManagementServer.PeriodicInformEnable ", 45))
+			fputs(line, out);
+	if (out)
+		fprintf(out, "Device.ManagementServer.URL http://127.0.0.1:%d/acs\n"
+			     "Device.ManagementServer.PeriodicInformEnable false\n",
+			A.port);
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		rc = -1;
+	return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+	if (!n)
+		return -1;
+	qsort(v, n, sizeof *v, cmp_double);
+	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+	return v[i];
+}
+
+/* The Connection Request as an ACS sends it: GET with Digest. */
+static int connection_request(CURL *c)
+{
+	long code = 0;
+	curl_easy_setopt(c, CURLOPT_URL, A.cr_url);
+	if (curl_easy_perform(c) != CURLE_OK)
+		return -1;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	return code == 200 || code == 204 ? 0 : (int)code;
+}
+
+static int sessions_run(const char *dir, pid_t *agent)
+{
+	char defaults[1100], state[1100], admin[1100], log[1100], exe[1024];
+	snprintf(defaults, sizeof defaults, "%s/cwmp-defaults.txt", dir);
+	snprintf(state, sizeof state, "%s/cwmp-state", dir);
+	snprintf(admin, sizeof admin, "%s/cwmp-admin.sock", dir);
+	snprintf(log, sizeof log, "%s/cwmp-duetd.log", dir);
+	snprintf(exe, sizeof exe, "%s/duetd", getenv("BUILD") ? getenv("BUILD") : "build");
+	if (write_defaults(defaults))
+		return -1;
+	char *argv[] = {exe, "--state", state, "--schema", "datamodel/device2.xml", "--defaults", defaults,
+			"--admin", admin, "--cwmp-cr-port", "-1", "--cwmp-cr-limit", "0", "--log-level", "warn",
+			NULL};
+	double t0 = bench_now();
+	*agent = bench_spawn(log, argv);
+	/* the bootstrap session creates the port mapping */
+	if (!wait_sessions(1, 10) || !A.instance || !A.cr_url[0]) {
+		printf("cwmp bench: no bootstrap session with duetd (log %s)\n", log);
+		return -1;
+	}
+	double first_ms = (bench_now() - t0) * 1000;
+	long rss_idle = bench_rss_kb(*agent);
+
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
+	curl_easy_setopt(c, CURLOPT_USERPWD, "DG0000000001:duet-cr");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	static double cr_lat[MAX_SAMPLES];
+	size_t n_cr = 0;
+	unsigned long start_done = A.sessions_done, failures = 0;
+	pthread_mutex_lock(&A.mu);
+	A.n_session = 0;
+	pthread_mutex_unlock(&A.mu);
+	double r0 = bench_now(), end = r0 + RUN_S;
+	while (bench_now() < end && n_cr < MAX_SAMPLES) {
+		unsigned long want = A.sessions_done + 1;
+		unsigned long informs = A.informs;
+		double c0 = bench_now();
+		if (connection_request(c)) {
+			failures++;
+			usleep(10000);
+			continue;
+		}
+		if (!wait_sessions(want, 5)) {
+			printf("cwmp bench: a session did not complete\n");
+			break;
+		}
+		if (A.informs > informs)
+			cr_lat[n_cr++] = A.inform_at - c0;
+	}
+	double elapsed = bench_now() - r0;
+	unsigned long done = A.sessions_done - start_done;
+	long rss_load = bench_rss_kb(*agent);
+	curl_easy_cleanup(c);
+
+	for (size_t i = 0; i < n_cr; i++)
+		cr_lat[i] *= 1e6;
+	for (size_t i = 0; i < A.n_session; i++)
+		A.session_s[i] *= 1e6;
+	double sess_p50 = pct(A.session_s, A.n_session, 0.5), sess_p99 = pct(A.session_s, A.n_session, 0.99);
+	double mean = 0;
+	for (size_t i = 0; i < A.n_session; i++)
+		mean += A.session_s[i];
+	mean = A.n_session ? mean / (double)A.n_session : -1;
+
+	printf("\n%-44s %12s %-8s  %s\n", "CWMP figure (duetd, bundled schema)", "value", "unit",
+	       "ratio to baseline / target");
+	bench_row("first start to bootstrap session done", first_ms, "ms", "", 0, NULL);
+	bench_row("full sessions back to back (CR-triggered)", (double)done / elapsed, "sess/s", "of target 1000",
+		  1000, ">= 1000/s");
+	bench_row("  session time only, as sessions/s", mean > 0 ? 1e6 / mean : -1, "sess/s", "of target 1000",
+		  1000, NULL);
+	bench_row("  session time p50 (Inform in to 204 out)", sess_p50, "us", "", 0, NULL);
+	bench_row("  session time p99", sess_p99, "us", "", 0, NULL);
+	bench_row("connection request to Inform p50", pct(cr_lat, n_cr, 0.5), "us", "", 0, NULL);
+	bench_row("connection request to Inform p99", pct(cr_lat, n_cr, 0.99), "us", "", 0, NULL);
+	bench_row("duetd RSS idle after bootstrap", (double)rss_idle / 1024, "MiB", "", 0, NULL);
+	bench_row("duetd RSS after the session run", (double)rss_load / 1024, "MiB", "", 0, NULL);
+	if (failures || A.faults)
+		printf("  (%lu connection requests refused, %lu unexpected answers)\n", failures, A.faults);
+	return done ? 0 : -1;
+}
+
+int cwmp_bench_run(const char *cwmp_schema_file)
+{
+	char dir[] = "/tmp/duet-cwmp-bench-XXXXXX";
+	char sub[64], cmd[128];
+	int rc = 0;
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(sub, sizeof sub, "%s/gpv", dir);
+	mkdir(sub, 0700);
+	if (cwmp_schema_file)
+		rc |= whole_tree_gpv(cwmp_schema_file, sub);
+	else
+		printf("\ncwmp bench: no official CWMP schema; whole-tree GetParameterValues skipped\n");
+
+	dm_schema *s;
+	dm_errinfo err;
+	pid_t agent = 0;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (dm_schema_load("datamodel/device2.xml", &s, &err)) {
+		printf("cwmp bench: %s\n", err.msg);
+		rc = 1;
+	} else {
+		if (acs_start(s) || sessions_run(dir, &agent))
+			rc = 1;
+		if (agent > 0) {
+			kill(agent, SIGTERM);
+			waitpid(agent, NULL, 0);
+		}
+		acs_stop();
+		dm_schema_free(s);
+	}
+	curl_global_cleanup();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd))
+		rc = 1;
+	return rc;
+}
