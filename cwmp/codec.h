@@ -103,7 +103,9 @@ typedef struct cwmp_spv_fault {
 } cwmp_spv_fault;
 
 /* A SOAP fault with its cwmp:Fault detail. faultcode is "Client" or
- * "Server"; NULL on encode picks it from the code. */
+ * "Server"; NULL on encode picks it from the code. code 0 encodes a bare
+ * SOAP fault without detail: faultcode "SOAP-ENV:MustUnderstand" answers a
+ * header entry the CPE does not understand. */
 typedef struct cwmp_fault {
 	char *faultcode;
 	char *faultstring;

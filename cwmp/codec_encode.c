@@ -426,6 +426,14 @@ static int wr_fault(struct soap *soap, const cwmp_msg *m)
 	soap_fault(soap);
 	if (!d || !cf || !soap->fault)
 		return -1;
+	if (!f->code) {
+		/* a SOAP-level fault such as MustUnderstand (SOAP 1.1 4.4.1):
+		 * no CWMP code exists for it, so no cwmp:Fault detail either */
+		soap->fault->faultcode = (char *)(f->faultcode ? f->faultcode : "SOAP-ENV:Client");
+		soap->fault->faultstring = (char *)(f->faultstring ? f->faultstring : "SOAP fault");
+		soap->fault->detail = NULL;
+		return 0;
+	}
 	cf->FaultCode = f->code;
 	cf->FaultString = cwmp_codec_or_empty(f->string);
 	if (f->n_spv) {

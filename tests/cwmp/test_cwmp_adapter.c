@@ -878,6 +878,24 @@ static void test_inform_wire(void **state)
 	free(xml);
 }
 
+/* A header the CPE does not understand is answered with a bare SOAP
+ * MustUnderstand fault: no cwmp:Fault detail, since no CWMP code fits. */
+static void test_must_understand_fault_encode(void **state)
+{
+	cwmp_msg m = {.kind = CWMP_MSG_FAULT, .hdr = {.hold_requests = -1}};
+	char *xml = NULL;
+	size_t len = 0;
+
+	m.u.fault.faultcode = "SOAP-ENV:MustUnderstand";
+	m.u.fault.faultstring = "header not understood";
+	assert_int_equal(cwmp_codec_encode(&m, CWMP_NS_1_2, &xml, &len), CWMP_CODEC_OK);
+	assert_non_null(strstr(xml, "<faultcode>SOAP-ENV:MustUnderstand</faultcode>"));
+	assert_non_null(strstr(xml, "header not understood"));
+	assert_null(strstr(xml, "cwmp:Fault"));
+	assert_null(strstr(xml, "FaultCode"));
+	free(xml);
+}
+
 static void test_fault_encode(void **state)
 {
 	static cwmp_spv_fault spv[] = {
@@ -956,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_validates),
 		cmocka_unit_test(test_inform_wire),
 		cmocka_unit_test(test_fault_encode),
+		cmocka_unit_test(test_must_understand_fault_encode),
 		cmocka_unit_test(test_encode_empty_and_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
