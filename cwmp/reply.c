@@ -31,6 +31,7 @@ void cwmp_reply_init(cwmp_reply *r)
 {
 	memset(r, 0, sizeof *r);
 	r->msg.kind = CWMP_MSG_EMPTY;
+	r->msg.hdr.hold_requests = -1; /* the CPE never sends HoldRequests */
 }
 
 void cwmp_reply_free(cwmp_reply *r)
