@@ -9,6 +9,7 @@
 #ifndef DUET_CWMP_CODEC_H
 #define DUET_CWMP_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Status codes of every cwmp_codec_ function. */
@@ -351,6 +352,12 @@ int cwmp_codec_decode(const char *xml, size_t len, cwmp_msg **out, cwmp_fault_in
  * DUStateChangeComplete without results) or ENOMEM.
  */
 int cwmp_codec_encode(const cwmp_msg *m, int ns_version, char **xml, size_t *len);
+
+/* Whole-tree answers (GetParameterValuesResponse,
+ * GetParameterNamesResponse) are written directly, byte for byte what the
+ * generic serialiser writes, only faster; false sends everything through
+ * the generic one (tests compare the two). On by default. */
+void cwmp_codec_use_fast_writers(bool on);
 
 /* cwmp_msg_free - release a message returned by cwmp_codec_decode; NULL is fine. */
 void cwmp_msg_free(cwmp_msg *m);

@@ -548,6 +548,9 @@ int cwmp_codec_encode(const cwmp_msg *m, int ns_version, char **xml, size_t *len
 		*xml = calloc(1, 1);
 		return *xml ? CWMP_CODEC_OK : CWMP_CODEC_ENOMEM;
 	}
+	rc = cwmp_codec_encode_fast(m, ns_version, xml, len);
+	if (rc != CWMP_CODEC_EUNSUPPORTED)
+		return rc;
 	snprintf(urn, sizeof urn, "%s%d", CWMP_URN, ns_version);
 	cwmp_codec_ns_table(ns, urn);
 	soap = cwmp_codec_ctx_new(ns);

@@ -58,7 +58,7 @@ $(CWMP_GEN_OBJS): %.o: %.c $(CWMP_GEN_H)
 
 # The adapter (cwmp/codec*.c; codec_du.c holds the software module RPCs): the only project files that include
 # soapH.h, so they alone get CWMP_GEN_CFLAGS; built with the project's warnings.
-CWMP_CODEC_SRCS := cwmp/codec.c cwmp/codec_decode.c cwmp/codec_encode.c cwmp/codec_du.c
+CWMP_CODEC_SRCS := cwmp/codec.c cwmp/codec_decode.c cwmp/codec_encode.c cwmp/codec_du.c cwmp/codec_fast.c
 CWMP_CODEC_OBJ := $(CWMP_CODEC_SRCS:%.c=$(BUILD)/%.o)
 $(CWMP_CODEC_OBJ): $(BUILD)/cwmp/%.o: cwmp/%.c cwmp/codec.h cwmp/codec_priv.h $(CWMP_GEN_H) \
 		$(CWMP_GEN_NSMAP) | $(DEPS_STAMP)

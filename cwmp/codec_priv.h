@@ -47,4 +47,8 @@ static inline char *cwmp_codec_or_empty(const char *s)
 	return (char *)(s ? s : "");
 }
 
+/* The direct writers of codec_fast.c: CWMP_CODEC_EUNSUPPORTED when the
+ * message is not one they write (gSOAP then does). */
+int cwmp_codec_encode_fast(const cwmp_msg *m, int ns_version, char **xml, size_t *len);
+
 #endif
