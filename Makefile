@@ -8,7 +8,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow \
 	  -Idatamodel -Icore -Iusp -Icwmp -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
-PKGS := lmdb libxml-2.0 libuv libprotobuf-c libwebsockets libmosquitto libcurl
+PKGS := lmdb libxml-2.0 libuv libprotobuf-c libwebsockets libmosquitto libcurl libcrypto
 SHARED ?= $(abspath ../shared)
 
 # pkg-config runs once, after the dependency check, not at parse time.
@@ -35,6 +35,8 @@ CWMP_OBJS := $(CWMP_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
+
+.DEFAULT_GOAL := all
 
 # The CWMP SOAP codec generated from wsdl/ (gSOAP).
 include cwmp/codec_gen.mk

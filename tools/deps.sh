@@ -7,7 +7,7 @@ stamp=${1:-}
 packages="build-essential pkg-config libxml2-dev liblmdb-dev libuv1-dev libcmocka-dev lmdb-utils
 	libprotobuf-c-dev protobuf-c-compiler libwebsockets-dev libwebsockets-evlib-uv libmosquitto-dev
 	mosquitto protobuf-compiler python3 python3-protobuf python3-paho-mqtt python3-websockets
-	openssl procps gsoap libgsoap-dev libxml2-utils libcurl4-openssl-dev python3-lxml"
+	openssl procps gsoap libgsoap-dev libxml2-utils libcurl4-openssl-dev libssl-dev python3-lxml"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
