@@ -182,10 +182,13 @@ int dm_node_unique_key(const dm_node *n, unsigned i, bool *functional, const dm_
 bool dm_node_is_hidden(const dm_node *n);
 /* Parameters: CWMP forcedInform flag. */
 bool dm_node_forced_inform(const dm_node *n);
+/* CWMP activeNotify: what the device allows the ACS to ask of a
+ * parameter's notification attribute. */
 typedef enum dm_active_notify {
-	DM_NOTIFY_NORMAL,  /* may be set to active */
-	DM_NOTIFY_CAN_DENY, /* the device may refuse active notification */
-	DM_NOTIFY_FORCED,   /* always active */
+	DM_NOTIFY_NORMAL,         /* off by default, may be set to active */
+	DM_NOTIFY_CAN_DENY,       /* the device may refuse active notification */
+	DM_NOTIFY_FORCED,         /* forceEnabled: always active */
+	DM_NOTIFY_DEFAULT_ACTIVE, /* forceDefaultEnabled: active until the ACS turns it off */
 } dm_active_notify;
 dm_active_notify dm_node_active_notify(const dm_node *n);
 

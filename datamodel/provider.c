@@ -144,7 +144,10 @@ static void netdev_refresh(void)
 		char *name = line;
 		while (*name == ' ')
 			name++;
-		snprintf(netdev.ifs[netdev.n].name, sizeof netdev.ifs[0].name, "%s", name);
+		/* interface names are at most IFNAMSIZ; a longer one is cut */
+		size_t nl = strnlen(name, sizeof netdev.ifs[0].name - 1);
+		memcpy(netdev.ifs[netdev.n].name, name, nl);
+		netdev.ifs[netdev.n].name[nl] = 0;
 		char *p = colon + 1;
 		for (int i = 0; i < N_COLS; i++)
 			netdev.ifs[netdev.n].cols[i] = strtoull(p, &p, 10);

@@ -319,7 +319,5 @@ dm_active_notify dm_node_active_notify(const dm_node *n)
 {
 	if (!is_kind(n, DM_NODE_PARAM))
 		return DM_NOTIFY_NORMAL;
-	if (n->u.param.active_notify_forced)
-		return DM_NOTIFY_FORCED;
-	return n->u.param.active_notify_denied ? DM_NOTIFY_CAN_DENY : DM_NOTIFY_NORMAL;
+	return (dm_active_notify)n->u.param.active_notify;
 }

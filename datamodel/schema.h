@@ -95,8 +95,7 @@ struct dm_node {
 			bool default_is_factory;
 			bool mandatory;            /* command/event argument */
 			bool forced_inform;
-			bool active_notify_denied; /* activeNotify="canDeny" */
-			bool active_notify_forced; /* activeNotify="forceEnabled"/"forceDefaultEnabled" */
+			uint8_t active_notify;     /* dm_active_notify from activeNotify */
 			bool hidden;               /* secured/hidden: reads return "" */
 			struct dm_node *counts_table; /* a NumberOfEntries parameter: the table it counts */
 		} param;

@@ -312,6 +312,25 @@ static bool name_ok(const char *name, dm_node_kind kind)
 	return strpbrk(name, "()!{}") == NULL;
 }
 
+/* activeNotify values of the BBF DM schema; absent or "normal" (and any
+ * value a later schema may add) leave the ACS free to choose. */
+static dm_active_notify active_notify_of(const char *attr)
+{
+	static const struct {
+		const char *name;
+		dm_active_notify value;
+	} table[] = {
+		{"canDeny", DM_NOTIFY_CAN_DENY},
+		{"forceEnabled", DM_NOTIFY_FORCED},
+		{"forceDefaultEnabled", DM_NOTIFY_DEFAULT_ACTIVE},
+	};
+
+	for (size_t i = 0; attr && i < sizeof table / sizeof table[0]; i++)
+		if (strcmp(attr, table[i].name) == 0)
+			return table[i].value;
+	return DM_NOTIFY_NORMAL;
+}
+
 int dm_load_param_start(loader *ld, struct dm_node *container, bool model, struct dm_node **out)
 {
 	static const char *const names[] = {"name",         "access",  "activeNotify",
@@ -330,9 +349,7 @@ int dm_load_param_start(loader *ld, struct dm_node *container, bool model, struc
 		return rc;
 	if ((rc = dm_load_access(ld, p->path, v[1], &p->u.param.access)))
 		return rc;
-	p->u.param.active_notify_denied = v[2] && strcmp(v[2], "canDeny") == 0;
-	p->u.param.active_notify_forced = v[2] && (strcmp(v[2], "forceEnabled") == 0 ||
-						   strcmp(v[2], "forceDefaultEnabled") == 0);
+	p->u.param.active_notify = active_notify_of(v[2]);
 	p->u.param.forced_inform = dm_load_is_true(v[3]);
 	p->u.param.mandatory = dm_load_is_true(v[5]);
 	if (dm_load_intern_opt(ld, v[4], &p->version))

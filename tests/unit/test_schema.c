@@ -245,8 +245,7 @@ static void test_synthetic_facets(void **state)
 	p = find(s, "Device.Secret");
 	assert_true(p->u.param.hidden);
 	assert_true(p->u.param.forced_inform);
-	assert_true(p->u.param.active_notify_denied);
-	assert_false(p->u.param.active_notify_forced);
+	assert_int_equal(dm_node_active_notify(p), DM_NOTIFY_CAN_DENY);
 	assert_string_equal(dm_node_default(p), "f");
 	assert_true(p->u.param.default_is_factory);
 	assert_string_equal(p->version, "1.1");
@@ -620,6 +619,47 @@ static void check_defaults_of(const char *path)
 	dm_schema_free(s);
 }
 
+/* activeNotify: forceEnabled and forceDefaultEnabled differ for the ACS
+ * (only the second may be switched off), so they stay apart. */
+static void check_active_notify_of(const char *file)
+{
+	static const struct {
+		const char *path;
+		dm_active_notify want;
+	} cases[] = {
+		{"Device.DeviceInfo.SoftwareVersion", DM_NOTIFY_FORCED},
+		{"Device.DeviceInfo.ProvisioningCode", DM_NOTIFY_FORCED},
+		{"Device.ManagementServer.ConnectionRequestURL", DM_NOTIFY_DEFAULT_ACTIVE},
+		{"Device.ManagementServer.ConnReqJabberID", DM_NOTIFY_DEFAULT_ACTIVE},
+		{"Device.DeviceInfo.UpTime", DM_NOTIFY_CAN_DENY},
+		{"Device.DeviceInfo.Manufacturer", DM_NOTIFY_NORMAL},
+	};
+	dm_schema *s = NULL;
+	dm_errinfo err = {0};
+
+	if (dm_schema_load(file, &s, &err) != DM_OK)
+		fail_msg("%s", err.msg);
+	for (size_t i = 0; i < N(cases); i++) {
+		const dm_node *p = find(s, cases[i].path);
+		if (dm_node_active_notify(p) != cases[i].want)
+			fail_msg("%s: %s activeNotify %d, want %d", file, cases[i].path,
+				 (int)dm_node_active_notify(p), (int)cases[i].want);
+	}
+	assert_int_equal(dm_node_active_notify(find(s, "Device.DeviceInfo.")), DM_NOTIFY_NORMAL);
+	dm_schema_free(s);
+}
+
+static void test_active_notify(void **state)
+{
+	char buf[600];
+	const char *path = official("tr-181-2-19-1-cwmp-full.xml", buf, sizeof buf);
+
+	(void)state;
+	check_active_notify_of("datamodel/device2.xml");
+	if (path)
+		check_active_notify_of(path);
+}
+
 static void test_defaults_are_valid(void **state)
 {
 	char buf[600];
@@ -670,7 +710,7 @@ static void test_usp_interface(void **state)
 	p = find(s, "Device.IP.Interface.{i}.Stats.BytesSent");
 	assert_int_equal(dm_node_type(p), DM_TYPE_UNSIGNED_LONG);
 	assert_string_equal(dm_node_type_name(p), "StatsCounter64");
-	assert_true(p->u.param.active_notify_denied);
+	assert_int_equal(dm_node_active_notify(p), DM_NOTIFY_CAN_DENY);
 
 	p = find(s, "Device.IP.Interface.{i}.Alias");
 	assert_int_equal(dm_node_access(p), DM_ACCESS_WRITE_ONCE_READ_ONLY);
@@ -862,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_usp_index_consistent),
 		cmocka_unit_test(test_usp_table_accessors),
 		cmocka_unit_test(test_defaults_are_valid),
+		cmocka_unit_test(test_active_notify),
 	};
 
 	return cmocka_run_group_tests_name("schema", tests, group_setup, group_teardown);
