@@ -422,26 +422,6 @@ int attrs_track_open(cwmp_attrs *at)
 
 /* ---- the Inform ParameterList ---------------------------------------------------- */
 
-/* As GetParameterValues types its values. */
-static cwmp_value_type value_type_of(const dm_node *param)
-{
-	static const cwmp_value_type by_type[] = {
-		[DM_TYPE_STRING] = CWMP_TYPE_STRING,
-		[DM_TYPE_BOOLEAN] = CWMP_TYPE_BOOLEAN,
-		[DM_TYPE_INT] = CWMP_TYPE_INT,
-		[DM_TYPE_UNSIGNED_INT] = CWMP_TYPE_UNSIGNED_INT,
-		[DM_TYPE_LONG] = CWMP_TYPE_LONG,
-		[DM_TYPE_UNSIGNED_LONG] = CWMP_TYPE_UNSIGNED_LONG,
-		[DM_TYPE_DECIMAL] = CWMP_TYPE_STRING, /* CWMP has no decimal type */
-		[DM_TYPE_DATETIME] = CWMP_TYPE_DATETIME,
-		[DM_TYPE_BASE64] = CWMP_TYPE_BASE64,
-		[DM_TYPE_HEXBINARY] = CWMP_TYPE_HEXBINARY,
-	};
-	dm_type t = dm_node_type(param);
-
-	return (size_t)t < sizeof by_type / sizeof by_type[0] ? by_type[t] : CWMP_TYPE_STRING;
-}
-
 void attrs_clear_reported(cwmp_attrs *at)
 {
 	for (size_t i = 0; i < at->n_reported; i++) {
@@ -523,7 +503,7 @@ static int inform_add(void *ctx, const dm_item *item)
 		cwmp_param_value *pv = &b->v[b->n];
 		pv->name = cwmp_reply_strdup(b->rep, item->path);
 		pv->value = cwmp_reply_strndup(b->rep, value, item->value_len);
-		pv->type = value_type_of(item->node);
+		pv->type = cwmp_value_type_of(item->node);
 		if (!pv->name || !pv->value || reported_add(b->at, item, pv->value))
 			return DM_ERR_NOMEM;
 		idx = b->n++;

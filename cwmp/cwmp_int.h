@@ -230,6 +230,10 @@ static inline void cwmp_rpc_register(cwmp_agent *a, cwmp_msg_kind kind, cwmp_rpc
  * kinds that are not ACS requests. */
 const char *cwmp_rpc_method_name(cwmp_msg_kind kind);
 
+/* The xsi:type a parameter's values travel with (TR-069 Table 12): its
+ * base type; a decimal, which CWMP lacks, goes as a string. */
+cwmp_value_type cwmp_value_type_of(const dm_node *param);
+
 /* Current time as a CWMP dateTime ("2026-11-25T10:00:00Z") into buf (>= 32). */
 void cwmp_now(char *buf, size_t n);
 /* The Unknown Time, "0001-01-01T00:00:00Z". */

@@ -1,7 +1,8 @@
 /*
  * faults.c - every CWMP fault code with its text and SOAP faultcode
- * (TR-069 A.5), and the one rule that turns an engine error into the
- * fault the RPC at hand must return.
+ * (TR-069 A.5), the one rule that turns an engine error into the fault
+ * the RPC at hand must return, and the other tables the modules share
+ * (method names, value types).
  */
 #include "cwmp_int.h"
 
@@ -165,4 +166,24 @@ static const char *const method_names[CWMP_MSG_KIND_COUNT] = {
 const char *cwmp_rpc_method_name(cwmp_msg_kind kind)
 {
 	return (unsigned)kind < CWMP_MSG_KIND_COUNT ? method_names[kind] : NULL;
+}
+
+static const cwmp_value_type wire_types[] = {
+	[DM_TYPE_STRING] = CWMP_TYPE_STRING,
+	[DM_TYPE_BOOLEAN] = CWMP_TYPE_BOOLEAN,
+	[DM_TYPE_INT] = CWMP_TYPE_INT,
+	[DM_TYPE_UNSIGNED_INT] = CWMP_TYPE_UNSIGNED_INT,
+	[DM_TYPE_LONG] = CWMP_TYPE_LONG,
+	[DM_TYPE_UNSIGNED_LONG] = CWMP_TYPE_UNSIGNED_LONG,
+	[DM_TYPE_DECIMAL] = CWMP_TYPE_STRING,
+	[DM_TYPE_DATETIME] = CWMP_TYPE_DATETIME,
+	[DM_TYPE_BASE64] = CWMP_TYPE_BASE64,
+	[DM_TYPE_HEXBINARY] = CWMP_TYPE_HEXBINARY,
+};
+
+cwmp_value_type cwmp_value_type_of(const dm_node *param)
+{
+	dm_type t = dm_node_type(param);
+
+	return (size_t)t < sizeof wire_types / sizeof wire_types[0] ? wire_types[t] : CWMP_TYPE_STRING;
 }

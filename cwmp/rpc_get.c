@@ -11,28 +11,6 @@
 /* The ParameterPath of the whole tree (A.3.2.3: "" stands for it). */
 #define ROOT_PATH "Device."
 
-/* Table 12: values travel with the xsi:type of their base type; a decimal
- * has no CWMP type and goes as a string. */
-static const cwmp_value_type wire_type_of[] = {
-	[DM_TYPE_STRING] = CWMP_TYPE_STRING,
-	[DM_TYPE_BOOLEAN] = CWMP_TYPE_BOOLEAN,
-	[DM_TYPE_INT] = CWMP_TYPE_INT,
-	[DM_TYPE_UNSIGNED_INT] = CWMP_TYPE_UNSIGNED_INT,
-	[DM_TYPE_LONG] = CWMP_TYPE_LONG,
-	[DM_TYPE_UNSIGNED_LONG] = CWMP_TYPE_UNSIGNED_LONG,
-	[DM_TYPE_DECIMAL] = CWMP_TYPE_STRING,
-	[DM_TYPE_DATETIME] = CWMP_TYPE_DATETIME,
-	[DM_TYPE_BASE64] = CWMP_TYPE_BASE64,
-	[DM_TYPE_HEXBINARY] = CWMP_TYPE_HEXBINARY,
-};
-
-static cwmp_value_type wire_type(const dm_node *param)
-{
-	dm_type t = dm_node_type(param);
-
-	return (unsigned)t < sizeof wire_type_of / sizeof wire_type_of[0] ? wire_type_of[t] : CWMP_TYPE_STRING;
-}
-
 static bool ends_with_dot(const char *path)
 {
 	size_t n = strlen(path);
@@ -76,7 +54,7 @@ static int gpv_add(void *ctx, const dm_item *it)
 	cwmp_param_value *pv = &w->v[w->n++];
 	pv->name = s;
 	pv->value = s + nl + 1;
-	pv->type = wire_type(it->node);
+	pv->type = cwmp_value_type_of(it->node);
 	return 0;
 }
 
