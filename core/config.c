@@ -22,6 +22,8 @@ enum opt_id {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
+	OPT_CWMP_CR_ADDRESS,
+	OPT_CWMP_CR_PORT,
 	OPT_COUNT
 };
 
@@ -55,6 +57,10 @@ static const struct opt {
 			  "the private key (PEM) of --tls-cert", true },
 	[OPT_TLS_CA] = { "tls-ca", "DUET_TLS_CA", NULL, "FILE",
 			 "CA bundle (PEM) for TLS peers (default: the system store)", true },
+	[OPT_CWMP_CR_ADDRESS] = { "cwmp-cr-address", "DUET_CWMP_CR_ADDRESS", NULL, "ADDR",
+				  "CWMP Connection Request listener address (default: any)", true },
+	[OPT_CWMP_CR_PORT] = { "cwmp-cr-port", "DUET_CWMP_CR_PORT", "7547", "N",
+			       "its TCP port; -1 picks a free one (tests)", false },
 };
 
 typedef struct raw_config {
@@ -173,6 +179,18 @@ static int derive_admin_path(const char *state_dir, char **out)
 	return CORE_OK;
 }
 
+/* -1 (an ephemeral port, for tests) or 0..65535, 0 meaning the default. */
+static int parse_port(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < -1 || v > 65535)
+		return CORE_ERR_INVALID;
+	*out = (int)v;
+	return CORE_OK;
+}
+
 static int build_config(core_config *cfg, const raw_config *raw, char *msg, size_t msgsz)
 {
 	int rc = core_log_parse_level(raw->val[OPT_LOG_LEVEL], &cfg->log_level);
@@ -180,6 +198,11 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 		say(msg, msgsz, "bad log level '%s' (from %s): use error, warn, info or debug",
 		    raw->val[OPT_LOG_LEVEL],
 		    raw->src[OPT_LOG_LEVEL] == CORE_SRC_FLAG ? "--log-level" : "DUET_LOG_LEVEL");
+		return CORE_ERR_INVALID;
+	}
+	if (parse_port(raw->val[OPT_CWMP_CR_PORT], &cfg->cwmp_cr_port)) {
+		say(msg, msgsz, "bad port '%s' (from %s): use -1 or 0 to 65535", raw->val[OPT_CWMP_CR_PORT],
+		    raw->src[OPT_CWMP_CR_PORT] == CORE_SRC_FLAG ? "--cwmp-cr-port" : "DUET_CWMP_CR_PORT");
 		return CORE_ERR_INVALID;
 	}
 	cfg->defaults_src = raw->src[OPT_DEFAULTS];
@@ -194,7 +217,8 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 	    (rc = dup_opt(&cfg->usp_socket, raw->val[OPT_USP_SOCKET])) ||
 	    (rc = dup_opt(&cfg->tls_cert, raw->val[OPT_TLS_CERT])) ||
 	    (rc = dup_opt(&cfg->tls_key, raw->val[OPT_TLS_KEY])) ||
-	    (rc = dup_opt(&cfg->tls_ca, raw->val[OPT_TLS_CA])))
+	    (rc = dup_opt(&cfg->tls_ca, raw->val[OPT_TLS_CA])) ||
+	    (rc = dup_opt(&cfg->cwmp_cr_address, raw->val[OPT_CWMP_CR_ADDRESS])))
 		return rc;
 	if (!cfg->admin_path)
 		return derive_admin_path(cfg->state_dir, &cfg->admin_path);
@@ -236,6 +260,7 @@ void core_config_free(core_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_ca);
+	free(cfg->cwmp_cr_address);
 	memset(cfg, 0, sizeof *cfg);
 }
 

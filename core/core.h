@@ -94,7 +94,8 @@ void core_vlog(core_log_level l, const char *module, const char *fmt, va_list ap
 /* ---------------------------------------------------------------------------
  * Configuration of duetd. Precedence: command-line flags > environment
  * (DUET_STATE, DUET_DEFAULTS, DUET_SCHEMA, DUET_ADMIN, DUET_LOG_LEVEL,
- * DUET_REBOOT_HOOK, DUET_FACTORY_RESET_HOOK) > built-in defaults.
+ * DUET_REBOOT_HOOK, DUET_FACTORY_RESET_HOOK, DUET_CWMP_CR_ADDRESS,
+ * DUET_CWMP_CR_PORT ...) > built-in defaults.
  * ------------------------------------------------------------------------- */
 
 #define CORE_DEFAULT_STATE "./var"
@@ -119,6 +120,8 @@ typedef struct core_config {
 	char *usp_socket;          /* extra USP UNIX-socket listener, or NULL */
 	char *tls_cert, *tls_key;  /* the agent's own certificate and key, or NULL */
 	char *tls_ca;              /* CA bundle for TLS peers, NULL: system store */
+	char *cwmp_cr_address;     /* CWMP Connection Request listener address, NULL: any */
+	int cwmp_cr_port;          /* its TCP port: 0 the default (7547), -1 ephemeral */
 	core_log_level log_level;
 	core_source defaults_src;  /* a missing built-in default file is tolerated */
 	bool help;                 /* --help given: print usage, exit 0 */
@@ -217,6 +220,12 @@ void core_lifecycle_free(core_lifecycle *lc);
  * store before the restart (else "LocalReboot": a power cycle or a crash);
  * the record is consumed and the boot counted. */
 int core_lifecycle_emit_boot(dm *d);
+
+/* The cause core_lifecycle_emit_boot will report ("RemoteReboot",
+ * "LocalFactoryReset" ...), read without consuming it: "" when none was
+ * recorded (a power cycle). Truncated to fit n. CORE_OK or CORE_ERR_INVALID
+ * when the store cannot be read (buf is then ""). */
+int core_lifecycle_peek_cause(dm *d, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

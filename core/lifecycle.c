@@ -216,6 +216,28 @@ static void take_boot_cause(dm *d, char **cause, char **key)
 	CORE_LOG_D("lifecycle", "boot number %lu", n + 1);
 }
 
+int core_lifecycle_peek_cause(dm *d, char *buf, size_t n)
+{
+	dm_txn *t;
+	char *cause = NULL;
+	dm_errinfo err = { 0 };
+
+	if (!buf || !n)
+		return CORE_ERR_INVALID;
+	buf[0] = '\0';
+	if (dm_txn_begin(d, DM_TXN_READ, NULL, &t))
+		return CORE_ERR_INVALID;
+	int rc = dm_state_get(t, STATE_NS, "cause", &cause, NULL, &err);
+	dm_txn_abort(t);
+	if (rc == DM_ERR_NOT_INSTANTIATED)
+		return CORE_OK;
+	if (rc)
+		return CORE_ERR_INVALID;
+	snprintf(buf, n, "%s", cause);
+	free(cause);
+	return CORE_OK;
+}
+
 /* ---------------------------------------------------------------------------
  * Command handler
  * ------------------------------------------------------------------------- */

@@ -9,6 +9,8 @@
  */
 #include "admin.h"
 #include "core.h"
+#include "cwmp.h"
+#include "firmware.h"
 #include "usp.h"
 
 #include <errno.h>
@@ -33,6 +35,7 @@ typedef struct agent {
 	core_lifecycle *lifecycle;
 	core_admin *admin;
 	usp_agent *usp;
+	cwmp_agent *cwmp;
 	bool stopping;
 	bool restart;
 } agent;
@@ -130,6 +133,8 @@ static void agent_teardown(agent *a)
 {
 	core_lifecycle_free(a->lifecycle);
 	a->lifecycle = NULL;
+	cwmp_agent_stop(a->cwmp);
+	a->cwmp = NULL;
 	usp_agent_stop(a->usp);
 	a->usp = NULL;
 	core_signals_stop(a->signals);
@@ -212,6 +217,43 @@ static int start_admin(agent *a)
 	return rc;
 }
 
+/* Before Boot! consumes the boot record: the CPE reads its cause from it
+ * (a factory reset restarts CWMP from scratch). */
+static int start_cwmp(agent *a)
+{
+	char cause[64];
+
+	if (core_lifecycle_peek_cause(a->dm, cause, sizeof cause))
+		CORE_LOG_W("main", "cannot read the boot cause");
+	cwmp_options co = {
+		.state_dir = a->cfg.state_dir,
+		.cr_address = a->cfg.cwmp_cr_address,
+		.cr_port = a->cfg.cwmp_cr_port,
+		.tls_ca = a->cfg.tls_ca,
+		.tls_cert = a->cfg.tls_cert,
+		.tls_key = a->cfg.tls_key,
+		.boot_cause = cause[0] ? cause : NULL,
+	};
+	int rc = cwmp_agent_start(a->dm, a->loop, &co, &a->cwmp);
+	if (rc)
+		CORE_LOG_E("main", "cannot start the CWMP agent: %s", dm_strerror(rc));
+	return rc;
+}
+
+/* A firmware image installed for the next boot becomes the running one
+ * before anything reports the software version. */
+static int boot_firmware(agent *a)
+{
+	bool switched = false;
+	int rc = core_firmware_boot(a->dm, &switched);
+
+	if (rc)
+		CORE_LOG_W("main", "firmware banks: %s (staying on the running image)", core_firmware_strerror(rc));
+	else if (switched)
+		CORE_LOG_I("main", "booted the newly installed firmware image");
+	return CORE_OK;
+}
+
 static int agent_start(agent *a)
 {
 	int rc = core_loop_new(&a->loop);
@@ -221,6 +263,8 @@ static int agent_start(agent *a)
 		return rc;
 	}
 	if ((rc = open_engine(a)))
+		return rc;
+	if ((rc = boot_firmware(a)))
 		return rc;
 	if ((rc = core_signals_start(a->loop, on_signal_stop, a, &a->signals))) {
 		CORE_LOG_E("main", "cannot watch signals: %s", core_strerror(rc));
@@ -244,6 +288,8 @@ static int agent_start(agent *a)
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));
 		return rc;
 	}
+	if ((rc = start_cwmp(a)))
+		return rc;
 	/* After the front ends subscribed: Boot! reaches their subscriptions. */
 	core_lifecycle_emit_boot(a->dm);
 	return CORE_OK;
