@@ -24,6 +24,7 @@ enum opt_id {
 	OPT_TLS_CA,
 	OPT_CWMP_CR_ADDRESS,
 	OPT_CWMP_CR_PORT,
+	OPT_CWMP_CR_LIMIT,
 	OPT_COUNT
 };
 
@@ -61,6 +62,8 @@ static const struct opt {
 				  "CWMP Connection Request listener address (default: any)", true },
 	[OPT_CWMP_CR_PORT] = { "cwmp-cr-port", "DUET_CWMP_CR_PORT", "7547", "N",
 			       "its TCP port; -1 picks a free one (tests)", false },
+	[OPT_CWMP_CR_LIMIT] = { "cwmp-cr-limit", "DUET_CWMP_CR_LIMIT", "5", "N",
+				"Connection Requests accepted per 10 s (1..32; 0: no limit)", false },
 };
 
 typedef struct raw_config {
@@ -191,6 +194,18 @@ static int parse_port(const char *s, int *out)
 	return CORE_OK;
 }
 
+/* 0 (no limit) or 1..32 requests per window. */
+static int parse_cr_limit(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 0 || v > 32)
+		return CORE_ERR_INVALID;
+	*out = (int)v;
+	return CORE_OK;
+}
+
 static int build_config(core_config *cfg, const raw_config *raw, char *msg, size_t msgsz)
 {
 	int rc = core_log_parse_level(raw->val[OPT_LOG_LEVEL], &cfg->log_level);
@@ -203,6 +218,12 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 	if (parse_port(raw->val[OPT_CWMP_CR_PORT], &cfg->cwmp_cr_port)) {
 		say(msg, msgsz, "bad port '%s' (from %s): use -1 or 0 to 65535", raw->val[OPT_CWMP_CR_PORT],
 		    raw->src[OPT_CWMP_CR_PORT] == CORE_SRC_FLAG ? "--cwmp-cr-port" : "DUET_CWMP_CR_PORT");
+		return CORE_ERR_INVALID;
+	}
+	if (parse_cr_limit(raw->val[OPT_CWMP_CR_LIMIT], &cfg->cwmp_cr_limit)) {
+		say(msg, msgsz, "bad limit '%s' (from %s): use 0 (no limit) or 1 to 32",
+		    raw->val[OPT_CWMP_CR_LIMIT],
+		    raw->src[OPT_CWMP_CR_LIMIT] == CORE_SRC_FLAG ? "--cwmp-cr-limit" : "DUET_CWMP_CR_LIMIT");
 		return CORE_ERR_INVALID;
 	}
 	cfg->defaults_src = raw->src[OPT_DEFAULTS];

@@ -121,7 +121,8 @@ typedef struct core_config {
 	char *tls_cert, *tls_key;  /* the agent's own certificate and key, or NULL */
 	char *tls_ca;              /* CA bundle for TLS peers, NULL: system store */
 	char *cwmp_cr_address;     /* CWMP Connection Request listener address, NULL: any */
-	int cwmp_cr_port;          /* its TCP port: 0 the default (7547), -1 ephemeral */
+	int cwmp_cr_port;
+	int cwmp_cr_limit;         /* Connection Requests per 10 s; 0 no limit */          /* its TCP port: 0 the default (7547), -1 ephemeral */
 	core_log_level log_level;
 	core_source defaults_src;  /* a missing built-in default file is tolerated */
 	bool help;                 /* --help given: print usage, exit 0 */

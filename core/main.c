@@ -229,6 +229,7 @@ static int start_cwmp(agent *a)
 		.state_dir = a->cfg.state_dir,
 		.cr_address = a->cfg.cwmp_cr_address,
 		.cr_port = a->cfg.cwmp_cr_port,
+		.cr_limit = a->cfg.cwmp_cr_limit ? a->cfg.cwmp_cr_limit : -1,
 		.tls_ca = a->cfg.tls_ca,
 		.tls_cert = a->cfg.tls_cert,
 		.tls_key = a->cfg.tls_key,

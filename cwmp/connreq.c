@@ -121,13 +121,27 @@ static void budget_init(cr_budget *b, unsigned max, uint64_t window_ms)
 	b->window_ms = window_ms;
 }
 
+/* max 0: no limit at all (benchmarks drive sessions back to back). */
+/* The agent's setting: 0 the default, -1 no limit, else that many
+ * (the window holds at most CR_BUDGET_SLOTS). */
+static unsigned accept_budget(const cwmp_agent *a)
+{
+	if (a->cr_limit < 0)
+		return 0;
+	if (a->cr_limit == 0)
+		return CR_ACCEPT_BUDGET;
+	return a->cr_limit > CR_BUDGET_SLOTS ? CR_BUDGET_SLOTS : (unsigned)a->cr_limit;
+}
+
 static bool budget_spent(const cr_budget *b, uint64_t now)
 {
-	return b->n == b->max && now - b->t[b->head] < b->window_ms;
+	return b->max && b->n == b->max && now - b->t[b->head] < b->window_ms;
 }
 
 static void budget_take(cr_budget *b, uint64_t now)
 {
+	if (!b->max)
+		return;
 	b->t[b->head] = now;
 	b->head = (b->head + 1) % b->max;
 	if (b->n < b->max)
@@ -408,7 +422,7 @@ static int accepted(cwmp_connreq *c, struct lws *wsi, const char *peer, bool clo
 	cr_answer ans = {.status = HTTP_STATUS_OK, .close = close};
 
 	if (budget_spent(&c->accepted, now)) {
-		CORE_LOG_I(CR_LOG, "Connection Request from %s refused: more than %u in %u s", peer, CR_ACCEPT_BUDGET,
+		CORE_LOG_I(CR_LOG, "Connection Request from %s refused: more than %u in %u s", peer, c->accepted.max,
 			   CR_ACCEPT_WINDOW_MS / 1000);
 		ans.status = HTTP_STATUS_SERVICE_UNAVAILABLE;
 		return reply(c, wsi, &ans);
@@ -854,7 +868,7 @@ int cwmp_connreq_start(cwmp_agent *a, cwmp_connreq **out)
 	if (!c)
 		return DM_ERR_NOMEM;
 	c->a = a;
-	budget_init(&c->accepted, CR_ACCEPT_BUDGET, CR_ACCEPT_WINDOW_MS);
+	budget_init(&c->accepted, accept_budget(a), CR_ACCEPT_WINDOW_MS);
 	budget_init(&c->failed, CR_FAIL_BUDGET, CR_FAIL_WINDOW_MS);
 	int rc = cwmp_digest_new(&dopts, &c->digest);
 	if (!rc)

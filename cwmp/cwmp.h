@@ -25,6 +25,9 @@ typedef struct cwmp_options {
 	 * ACS is given (ManagementServer.ConnectionRequestURL) is derived. */
 	const char *cr_address;
 	int cr_port;
+	/* Connection Requests accepted per 10 s before 503: 0 the default (5),
+	 * -1 no limit (benchmarks), at most 32. */
+	int cr_limit;
 	/* TLS toward the ACS and file servers: CA bundle (NULL: system store),
 	 * and the CPE's own certificate and key for client authentication. */
 	const char *tls_ca;

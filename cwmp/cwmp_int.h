@@ -172,6 +172,7 @@ struct cwmp_agent {
 	char *state_dir;
 	char *cr_address;
 	int cr_port;
+	int cr_limit; /* accepted Connection Requests per 10 s: 0 default, -1 none */
 	char *tls_ca, *tls_cert, *tls_key;
 	char *boot_cause;
 	/* every change the ACS makes carries this origin; who = the ACS URL */

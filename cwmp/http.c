@@ -43,6 +43,12 @@ struct cwmp_http {
 	char errbuf[CURL_ERROR_SIZE];
 	cwmp_http_done_fn done;
 	void *done_ctx;
+	/* Credentials are offered only once the ACS asks (401): with Digest
+	 * armed from the start libcurl probes with an empty POST, which an
+	 * ACS that does not authenticate takes for the CPE's "nothing more". */
+	char *username, *password;
+	long auth_methods;
+	bool auth_armed;
 };
 
 static unsigned global_refs;
@@ -240,9 +246,23 @@ static void teardown(cwmp_http *h)
 	curl_slist_free_all(h->body_headers);
 	curl_slist_free_all(h->empty_headers);
 	free(h->request);
+	free(h->username);
+	free(h->password);
 	free(h->body);
 	uv_timer_stop(&h->timer);
 	uv_close((uv_handle_t *)&h->timer, timer_closed);
+}
+
+/* Offer the credentials from now on; false when there are none or they
+ * were offered already (a second 401 is the ACS refusing them). */
+static bool arm_auth(cwmp_http *h)
+{
+	if (h->auth_armed || !h->username)
+		return false;
+	h->auth_armed = true;
+	return curl_easy_setopt(h->easy, CURLOPT_HTTPAUTH, h->auth_methods) == CURLE_OK &&
+	       curl_easy_setopt(h->easy, CURLOPT_USERNAME, h->username) == CURLE_OK &&
+	       curl_easy_setopt(h->easy, CURLOPT_PASSWORD, h->password ? h->password : "") == CURLE_OK;
 }
 
 static void finish(cwmp_http *h, CURLcode code)
@@ -253,6 +273,15 @@ static void finish(cwmp_http *h, CURLcode code)
 	curl_multi_remove_handle(h->multi, h->easy);
 	h->attached = false;
 	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r.status);
+	if (code == CURLE_OK && r.status == 401 && arm_auth(h)) {
+		/* the same message again, this time answering the challenge */
+		h->body_len = 0;
+		h->body_too_big = false;
+		if (curl_multi_add_handle(h->multi, h->easy) == CURLM_OK) {
+			h->attached = true;
+			return;
+		}
+	}
 	if (code != CURLE_OK) {
 		if (h->body_too_big)
 			snprintf(reason, sizeof reason, "answer larger than %u bytes", MAX_BODY);
@@ -330,10 +359,10 @@ static int setup_easy(cwmp_http *h, const cwmp_http_opts *o)
 		SET(CURLOPT_SSLKEY, o->tls_key);
 	if (o->username && *o->username) {
 		/* TR-069 3.4.4: Basic only where TLS protects the password */
-		SET(CURLOPT_HTTPAUTH, is_https(o->url) ? (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST)
-						       : (long)CURLAUTH_DIGEST);
-		SET(CURLOPT_USERNAME, o->username);
-		SET(CURLOPT_PASSWORD, o->password ? o->password : "");
+		h->auth_methods = is_https(o->url) ? (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST) : (long)CURLAUTH_DIGEST;
+		if (!(h->username = strdup(o->username)) ||
+		    !(h->password = strdup(o->password ? o->password : "")))
+			return DM_ERR_NOMEM;
 	}
 #undef SET
 	return rc == CURLE_OK ? 0 : DM_ERR_INVALID_ARG;
