@@ -443,9 +443,22 @@ typedef struct inform_build {
 	size_t n, cap;
 	path_map names;
 	uint64_t gen; /* the pending change being added, 0 otherwise */
+	dm_txn *t;    /* the Inform's snapshot: baselines are read in it */
 } inform_build;
 
-static int reported_add(cwmp_attrs *at, const dm_item *item, const char *value)
+/* Does the stored baseline already hold this value? Then delivering the
+ * Inform needs no write: most Informs carry only unchanged forced
+ * parameters, and a durable commit per session is the costliest part. */
+static bool baseline_holds(dm_txn *t, const char *path, const char *value)
+{
+	char *stored = NULL;
+	bool same = t && !dm_state_get(t, BASELINE_NS, path, &stored, NULL, NULL) && !strcmp(stored, value);
+
+	free(stored);
+	return same;
+}
+
+static int reported_add(cwmp_attrs *at, dm_txn *t, const dm_item *item, const char *value)
 {
 	if (at->n_reported == at->cap_reported) {
 		size_t cap = at->cap_reported ? at->cap_reported * 2 : 16;
@@ -462,7 +475,7 @@ static int reported_add(cwmp_attrs *at, const dm_item *item, const char *value)
 		return DM_ERR_NOMEM;
 	}
 	r->baseline = attrs_effective(attrs_entry_get(at, item->path, false), item->node) > 0 &&
-		      !dm_param_is_live(at->d, item->node);
+		      !dm_param_is_live(at->d, item->node) && !baseline_holds(t, item->path, value);
 	at->n_reported++;
 	return DM_OK;
 }
@@ -504,7 +517,7 @@ static int inform_add(void *ctx, const dm_item *item)
 		pv->name = cwmp_reply_strdup(b->rep, item->path);
 		pv->value = cwmp_reply_strndup(b->rep, value, item->value_len);
 		pv->type = cwmp_value_type_of(item->node);
-		if (!pv->name || !pv->value || reported_add(b->at, item, pv->value))
+		if (!pv->name || !pv->value || reported_add(b->at, b->t, item, pv->value))
 			return DM_ERR_NOMEM;
 		idx = b->n++;
 		if (name_add(b, item->path, idx))
@@ -650,7 +663,7 @@ int attrs_inform_params(cwmp_agent *a, dm_txn *t, const cwmp_event *events, size
 			cwmp_reply *rep, cwmp_param_value **params, size_t *n_params)
 {
 	cwmp_attrs *at = a->attrs;
-	inform_build b = {.at = at, .rep = rep};
+	inform_build b = {.at = at, .rep = rep, .t = t};
 	int rc;
 
 	*params = NULL;
