@@ -417,13 +417,14 @@ static void acs_stop(void)
 	free(A.gpv_xml);
 }
 
-/* Wait until the ACS has completed `count` sessions; false at the deadline. */
-static bool wait_sessions(unsigned long count, double timeout_s)
+/* Wait until *counter (one of the ACS's, guarded by A.mu) reaches count;
+ * false at the deadline. */
+static bool wait_count(const unsigned long *counter, unsigned long count, double timeout_s)
 {
 	double end = bench_now() + timeout_s;
 	bool ok;
 	pthread_mutex_lock(&A.mu);
-	while (A.sessions_done < count && bench_now() < end) {
+	while (*counter < count && bench_now() < end) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 2000000;
@@ -433,30 +434,19 @@ static bool wait_sessions(unsigned long count, double timeout_s)
 		}
 		pthread_cond_timedwait(&A.cv, &A.mu, &ts);
 	}
-	ok = A.sessions_done >= count;
+	ok = *counter >= count;
 	pthread_mutex_unlock(&A.mu);
 	return ok;
 }
 
-/* Wait until the ACS has seen `count` Informs; false at the deadline. */
+static bool wait_sessions(unsigned long count, double timeout_s)
+{
+	return wait_count(&A.sessions_done, count, timeout_s);
+}
+
 static bool wait_informs(unsigned long count, double timeout_s)
 {
-	double end = bench_now() + timeout_s;
-	bool ok;
-	pthread_mutex_lock(&A.mu);
-	while (A.informs < count && bench_now() < end) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 2000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&A.cv, &A.mu, &ts);
-	}
-	ok = A.informs >= count;
-	pthread_mutex_unlock(&A.mu);
-	return ok;
+	return wait_count(&A.informs, count, timeout_s);
 }
 
 /* ---- 2. the agent and the measured runs -------------------------------------------- */
