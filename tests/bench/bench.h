@@ -31,6 +31,8 @@ void bench_row(const char *what, double value, const char *unit, const char *bas
 pid_t bench_spawn(const char *log, char *const argv[]);
 /* Resident memory of a process in KiB, -1 when unknown. */
 long bench_rss_kb(pid_t pid);
+/* Its proportional set size (shared pages divided among their users). */
+long bench_pss_kb(pid_t pid);
 /* A TCP port free on 127.0.0.1 right now, -1 on failure. */
 int bench_free_port(void);
 /* Wait up to seconds for something to accept on 127.0.0.1:port. */

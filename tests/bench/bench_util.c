@@ -98,3 +98,20 @@ bool bench_wait_port(int port, double seconds)
 	}
 	return false;
 }
+
+/* Proportional set size: shared library pages count by the share of each
+ * process mapping them, which is what a device with several processes
+ * really pays. */
+long bench_pss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "Pss:", 4))
+			kb = atol(line + 4);
+	if (f)
+		fclose(f);
+	return kb;
+}

@@ -525,7 +525,7 @@ static int sessions_run(const char *dir, pid_t *agent)
 		return -1;
 	}
 	double first_ms = (bench_now() - t0) * 1000;
-	long rss_idle = bench_rss_kb(*agent);
+	long rss_idle = bench_rss_kb(*agent), pss_idle = bench_pss_kb(*agent);
 
 	CURL *c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
@@ -605,6 +605,7 @@ static int sessions_run(const char *dir, pid_t *agent)
 	bench_row("connection request to Inform p99", pct(cr_lat, n_cr, 0.99), "us", "", 0, NULL);
 	bench_row("duetd RSS idle after bootstrap", (double)rss_idle / 1024, "MiB", "", 0, NULL);
 	bench_row("duetd RSS after the session run", (double)rss_load / 1024, "MiB", "", 0, NULL);
+	bench_row("duetd PSS idle (shared libraries shared)", (double)pss_idle / 1024, "MiB", "", 0, NULL);
 	if (failures || A.faults)
 		printf("  (%lu connection requests refused, %lu unexpected answers)\n", failures, A.faults);
 	return done ? 0 : -1;
