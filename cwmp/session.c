@@ -360,11 +360,14 @@ static void on_request_answer(cwmp_session *s, int rc, const cwmp_msg *m)
 static void reply_decode_failure(cwmp_session *s, int rc, cwmp_reply *rep)
 {
 	if (rc == CWMP_CODEC_EMUSTUNDERSTAND) {
-		/* SOAP 1.1 4.4: faultcode MustUnderstand. CWMP has no code for
-		 * it, and the codec writes a cwmp:Fault detail whenever it
-		 * writes a fault, so the detail says 9003 */
-		cwmp_reply_fault(rep, CWMP_FAULT_INVALID_ARGUMENTS, "Header entry not understood");
-		rep->msg.u.fault.faultcode = "MustUnderstand";
+		/* SOAP 1.1 4.4: a bare SOAP fault, faultcode MustUnderstand;
+		 * CWMP has no code for it, so no cwmp:Fault detail (code 0) */
+		cwmp_header hdr = rep->msg.hdr;
+		memset(&rep->msg, 0, sizeof rep->msg);
+		rep->msg.hdr = hdr;
+		rep->msg.kind = CWMP_MSG_FAULT;
+		rep->msg.u.fault.faultcode = "SOAP-ENV:MustUnderstand";
+		rep->msg.u.fault.faultstring = "Header entry not understood";
 		return;
 	}
 	cwmp_reply_fault(rep, rc == CWMP_CODEC_EUNSUPPORTED ? CWMP_FAULT_METHOD_NOT_SUPPORTED
