@@ -223,6 +223,32 @@ static void note_bad(spv_run *r, const char *name, unsigned code, const char *de
 	r->n_bad++;
 }
 
+/*
+ * ManagementServer.InformParameter rows (TR-181): a forced Inform
+ * parameter is in every Inform already and "4 VALUE CHANGE" has its own
+ * rules, so a row may name neither; the value is refused (9007).
+ */
+static const char *inform_parameter_refusal(const cwmp_agent *a, const dm_node *param, const char *value)
+{
+	const char *col = dm_node_name(param);
+	const dm_node *row = dm_node_parent(param);
+
+	if (!row || strcmp(dm_node_path(row), "Device.ManagementServer.InformParameter.{i}."))
+		return NULL;
+	if (!strcmp(col, "EventList")) {
+		for (const char *p = value; (p = strstr(p, "4 VALUE CHANGE")); p++)
+			if ((p == value || p[-1] == ',') && (p[14] == ',' || p[14] == '\0'))
+				return "4 VALUE CHANGE may not be in an InformParameter EventList";
+		return NULL;
+	}
+	if (strcmp(col, "ParameterName"))
+		return NULL;
+	const dm_node *named = schema_node_of(a, value);
+	if (named && dm_node_get_kind(named) == DM_NODE_PARAM && dm_node_forced_inform(named))
+		return "a forced Inform parameter is in every Inform already";
+	return NULL;
+}
+
 /* Check and apply one entry; a failure is noted, never stops the others. */
 static void set_one(spv_run *r, const cwmp_param_value *pv)
 {
@@ -241,6 +267,11 @@ static void set_one(spv_run *r, const cwmp_param_value *pv)
 		snprintf(detail, sizeof detail, "%s is not a type for a parameter of type %s",
 			 cwmp_value_type_name(pv->type), dm_type_name(dm_node_type(param)));
 		note_bad(r, name, CWMP_FAULT_INVALID_PARAMETER_TYPE, detail);
+		return;
+	}
+	const char *refusal = inform_parameter_refusal(r->a, param, value);
+	if (refusal) {
+		note_bad(r, name, CWMP_FAULT_INVALID_PARAMETER_VALUE, refusal);
 		return;
 	}
 	if (r->auto_create && strchr(name, '[') && (rc = create_missing_aliases(r->t, name, &err))) {

@@ -623,6 +623,41 @@ static void test_spv_fault_list(void **state)
 	assert_value(f, KEY_PATH, "before");
 }
 
+/* An InformParameter row may name neither a forced Inform parameter nor
+ * the VALUE CHANGE event (TR-181); any other row is fine. */
+static void test_spv_inform_parameter_rules(void **state)
+{
+	fixture *f = *state;
+	cwmp_msg add = object_req(CWMP_MSG_ADD_OBJECT, "Device.ManagementServer.InformParameter.", "k1");
+	const cwmp_msg *r = call(f, &add);
+	assert_int_equal(r->kind, CWMP_MSG_ADD_OBJECT_RESPONSE);
+	char row[96], pn[128], el[128];
+	snprintf(row, sizeof row, "Device.ManagementServer.InformParameter.%u.", r->u.add_object.instance);
+	snprintf(pn, sizeof pn, "%sParameterName", row);
+	snprintf(el, sizeof el, "%sEventList", row);
+
+	cwmp_param_value bad[] = {
+		{pn, "Device.DeviceInfo.SoftwareVersion", CWMP_TYPE_STRING},
+		{el, "1 BOOT,4 VALUE CHANGE", CWMP_TYPE_STRING},
+	};
+	cwmp_msg m = spv_req(bad, N_OF(bad), "k2");
+	r = call(f, &m);
+	assert_fault(r, CWMP_FAULT_INVALID_ARGUMENTS);
+	assert_int_equal(r->u.fault.n_spv, 2);
+	assert_int_equal(r->u.fault.spv[0].code, CWMP_FAULT_INVALID_PARAMETER_VALUE);
+	assert_int_equal(r->u.fault.spv[1].code, CWMP_FAULT_INVALID_PARAMETER_VALUE);
+
+	cwmp_param_value good[] = {
+		{pn, "Device.DeviceInfo.UpTime", CWMP_TYPE_STRING},
+		{el, "1 BOOT,2 PERIODIC", CWMP_TYPE_STRING},
+	};
+	m = spv_req(good, N_OF(good), "k3");
+	r = call(f, &m);
+	assert_int_equal(r->kind, CWMP_MSG_SET_PARAMETER_VALUES_RESPONSE);
+	assert_value(f, pn, "Device.DeviceInfo.UpTime");
+	assert_value(f, el, "1 BOOT,2 PERIODIC");
+}
+
 #define ROLE "Device.LocalAgent.ControllerTrust.Role."
 
 /* Unique keys hold for the request as a whole: a swap is fine, a clash
@@ -932,6 +967,7 @@ int main(void)
 		T(test_spv_applies_all_and_key),
 		T(test_spv_duplicate_name_9003),
 		T(test_spv_fault_list),
+		T(test_spv_inform_parameter_rules),
 		T(test_spv_unique_keys),
 		T(test_spv_xsi_types),
 		T(test_spv_key_too_long),
