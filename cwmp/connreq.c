@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #define CR_LOG "cwmp"
 #define CR_DEFAULT_PORT 7547
@@ -169,7 +168,7 @@ static int path_create(cwmp_connreq *c)
 	dm_errinfo err = {0};
 	dm_txn *t;
 
-	if (RAND_bytes(r, sizeof r) != 1)
+	if (cwmp_random_bytes(r, sizeof r) != 1)
 		return DM_ERR_INTERNAL;
 	int n = snprintf(c->path, sizeof c->path, "/cr-");
 	for (size_t i = 0; i < sizeof r; i++)

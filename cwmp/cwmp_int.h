@@ -235,6 +235,11 @@ const char *cwmp_rpc_method_name(cwmp_msg_kind kind);
  * base type; a decimal, which CWMP lacks, goes as a string. */
 cwmp_value_type cwmp_value_type_of(const dm_node *param);
 
+/* Fill buf with n bytes from the kernel's random source (getrandom):
+ * 1 on success, 0 on failure (the RAND_bytes convention). Not OpenSSL's
+ * generator: starting that costs megabytes before any TLS is needed. */
+int cwmp_random_bytes(unsigned char *buf, size_t n);
+
 /* Current time as a CWMP dateTime ("2026-11-25T10:00:00Z") into buf (>= 32). */
 void cwmp_now(char *buf, size_t n);
 /* The Unknown Time, "0001-01-01T00:00:00Z". */

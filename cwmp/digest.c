@@ -6,6 +6,7 @@
  * randomness. Where the header comes from is connreq.c's business.
  */
 #include "digest.h"
+#include "cwmp_int.h"
 
 #include "dm.h"
 
@@ -19,7 +20,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 /* Nonce layout before hex: issue time, random, truncated MAC. 128 bits of
  * MAC are far beyond what an online forger can try. */
@@ -259,7 +259,7 @@ static int nonce_make(const cwmp_digest *g, char hex[NONCE_HEX_LEN + 1])
 
 	for (int i = 0; i < NONCE_TS_LEN; i++)
 		raw[i] = (uint8_t)(ts >> (8 * (NONCE_TS_LEN - 1 - i)));
-	if (RAND_bytes(raw + NONCE_TS_LEN, NONCE_RAND_LEN) != 1 || nonce_mac(g, raw, raw + NONCE_ID_LEN))
+	if (cwmp_random_bytes(raw + NONCE_TS_LEN, NONCE_RAND_LEN) != 1 || nonce_mac(g, raw, raw + NONCE_ID_LEN))
 		return DM_ERR_INTERNAL;
 	to_hex(raw, NONCE_LEN, hex);
 	return DM_OK;
@@ -508,7 +508,7 @@ int cwmp_digest_new(const cwmp_digest_opts *opts, cwmp_digest **out)
 		free(g);
 		return DM_ERR_NOMEM;
 	}
-	if (RAND_bytes(g->secret, SECRET_LEN) != 1 || RAND_bytes(op, OPAQUE_LEN) != 1) {
+	if (cwmp_random_bytes(g->secret, SECRET_LEN) != 1 || cwmp_random_bytes(op, OPAQUE_LEN) != 1) {
 		cwmp_digest_free(g);
 		return DM_ERR_INTERNAL;
 	}

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <errno.h>
 #include <time.h>
 
 #define CHUNK_MIN 4096
@@ -214,4 +216,19 @@ void cwmp_now(char *buf, size_t n)
 		return;
 	}
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cwmp_random_bytes(unsigned char *buf, size_t n)
+{
+	while (n) {
+		ssize_t got = getrandom(buf, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		buf += got;
+		n -= (size_t)got;
+	}
+	return 1;
 }

@@ -471,7 +471,11 @@ static int open_http(cwmp_session *s, char *url, size_t url_len)
 		.tls_key = a->tls_key,
 		.timeout_ms = SESSION_TIMEOUT_S * 1000,
 	};
-	int rc = cwmp_http_open(s->loop, &o, &s->http);
+	int rc = s->http_ready ? 0 : cwmp_http_global_init();
+	if (!rc) {
+		s->http_ready = true;
+		rc = cwmp_http_open(s->loop, &o, &s->http);
+	}
 	memset(pass, 0, sizeof pass);
 	return rc;
 }
@@ -565,15 +569,10 @@ int cwmp_session_start(cwmp_agent *a, cwmp_session **out)
 	s->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)s;
 	if (!s->rng)
 		s->rng = 1;
-	int rc = cwmp_http_global_init();
-	if (rc) {
-		free(s);
-		return rc;
-	}
 	/* the hooks reach the session through the agent */
 	a->session = s;
 	session_rpc_start(s);
-	rc = session_triggers_start(s);
+	int rc = session_triggers_start(s);
 	if (rc) {
 		cwmp_session_stop(s);
 		return rc;
@@ -592,7 +591,8 @@ void cwmp_session_stop(cwmp_session *s)
 	core_timer_stop(s->throttle_timer);
 	if (s->a->session == s)
 		s->a->session = NULL;
-	cwmp_http_global_cleanup();
+	if (s->http_ready)
+		cwmp_http_global_cleanup();
 	free(s);
 }
 

@@ -50,6 +50,9 @@ struct cwmp_session {
 	uint64_t last_end_ms; /* loop time of the last session's end; 0: none yet */
 	core_timer *kick_timer, *retry_timer, *throttle_timer;
 	uint64_t rng;
+	/* libcurl (and OpenSSL under it) start with the first session: a CPE
+	 * with no ACS to reach never pays their memory */
+	bool http_ready;
 
 	/* actions after a successful end (session_rpc.c) */
 	bool reboot, factory_reset, restarting;

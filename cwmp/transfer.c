@@ -550,10 +550,6 @@ int cwmp_transfers_open(cwmp_agent *a, cwmp_transfers **out)
 	if (!(x = calloc(1, sizeof *x)))
 		return DM_ERR_NOMEM;
 	x->a = a;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		free(x);
-		return DM_ERR_INTERNAL;
-	}
 	if ((rc = xfer_store_load(a->d, &x->list, &x->next_seq))) {
 		cwmp_transfers_close(x);
 		return rc;
@@ -599,7 +595,7 @@ void cwmp_transfers_close(cwmp_transfers *x)
 		x->a->xfers = NULL;
 	}
 	/* a worker still inside libcurl must not see its globals go */
-	if (!orphaned)
+	if (!orphaned && x->curl_ready)
 		curl_global_cleanup();
 	free(x);
 }

@@ -254,6 +254,14 @@ int xfer_job_start(cwmp_transfers *x, xfer_job *j, xfer_job_done done)
 		xfer_job_free(j);
 		return DM_ERR_INTERNAL;
 	}
+	/* here, not in the worker: libcurl's global set-up is not thread-safe */
+	if (!x->curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+			xfer_job_free(j);
+			return DM_ERR_INTERNAL;
+		}
+		x->curl_ready = true;
+	}
 	j->x = x;
 	j->done = done;
 	j->work.data = j;

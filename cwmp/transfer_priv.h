@@ -112,6 +112,10 @@ struct cwmp_transfers {
 	uint32_t offered;  /* seq next_request handed out last, 0 none */
 	char history[8][160]; /* last results, for the vendor log file */
 	unsigned n_history;
+	/* libcurl's globals (OpenSSL under them) start with the first
+	 * transfer, on the loop thread: a CPE that never transfers a file
+	 * never pays their memory */
+	bool curl_ready;
 };
 
 /* transfer.c */
