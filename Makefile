@@ -133,4 +133,5 @@ fuzz: | $(DEPS_STAMP)
 clean:
 	rm -rf $(BUILD)
 
--include $(DM_OBJS:.o=.d) $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(USP_OBJS:.o=.d) $(BUILD)/core/main.d
+-include $(DM_OBJS:.o=.d) $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(USP_OBJS:.o=.d) $(BUILD)/core/main.d \
+	$(CWMP_OBJS:.o=.d) $(CWMP_CODEC_OBJ:.o=.d) $(UNIT_BINS:=.d)

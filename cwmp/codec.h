@@ -328,6 +328,9 @@ typedef struct cwmp_msg {
 typedef struct cwmp_fault_info {
 	unsigned code;
 	const char *msg;
+	/* the request's cwmp:ID when the Header could be read ("" if none):
+	 * a fault answering the request must carry it (TR-069 3.5) */
+	char id[256];
 } cwmp_fault_info;
 
 /*

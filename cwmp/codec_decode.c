@@ -672,6 +672,20 @@ static int only_space(const char *s, size_t len)
 	return 1;
 }
 
+/* CPE methods of the schema the CPE does not offer (Annex C vouchers and
+ * options): refused as unsupported before their arguments are judged. */
+static bool declined_method(const char *tag)
+{
+	static const char *const names[] = {"SetVouchers", "GetOptions"};
+	const char *local = strchr(tag, ':');
+
+	local = local ? local + 1 : tag;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(local, names[i]))
+			return true;
+	return false;
+}
+
 /* Reads the Body's single element into m. */
 static int read_body(struct soap *soap, struct conv *c, cwmp_msg *m)
 {
@@ -681,6 +695,13 @@ static int read_body(struct soap *soap, struct conv *c, cwmp_msg *m)
 
 	if (soap_peek_element(soap))
 		return soap->error == SOAP_NO_TAG ? CWMP_CODEC_OK : CWMP_CODEC_EPARSE;
+	if (declined_method(soap->tag)) {
+		/* whatever its arguments, the answer is 9000 */
+		if (soap_ignore_element(soap) || soap_body_end_in(soap) || soap_envelope_end_in(soap) ||
+		    soap_end_recv(soap))
+			return CWMP_CODEC_EPARSE;
+		return CWMP_CODEC_EUNSUPPORTED;
+	}
 	if (!soap_match_tag(soap, soap->tag, "SOAP-ENV:Fault")) {
 		struct SOAP_ENV__Fault *f = soap_in_SOAP_ENV__Fault(soap, NULL, NULL, NULL);
 
@@ -725,6 +746,8 @@ int cwmp_codec_decode(const char *xml, size_t len, cwmp_msg **out, cwmp_fault_in
 	char *text = NULL;
 	int rc;
 
+	if (why)
+		why->id[0] = '\0';
 	if (!out || (!xml && len))
 		return fail(why, CWMP_CODEC_EINVAL);
 	*out = NULL;
@@ -779,6 +802,8 @@ out:
 	if (rc == CWMP_CODEC_OK && c.failed)
 		rc = CWMP_CODEC_ENOMEM;
 	if (rc != CWMP_CODEC_OK) {
+		if (why && m->hdr.id)
+			snprintf(why->id, sizeof why->id, "%s", m->hdr.id);
 		m->mem = chain;
 		cwmp_msg_free(m);
 		return fail(why, rc);

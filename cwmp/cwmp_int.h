@@ -157,6 +157,9 @@ typedef enum cwmp_urgency {
 	CWMP_RAISE_QUEUE,     /* ride the next session, whenever (passive notification) */
 	CWMP_RAISE_THROTTLED, /* open one, no sooner than DefaultActiveNotificationThrottle */
 	CWMP_RAISE_NOW,       /* open one as soon as the session rules allow */
+	/* or'ed in: the same occurrence as one that may still wait (an "M"
+	 * code with the same CommandKey is not queued twice) */
+	CWMP_RAISE_AGAIN = 0x100,
 } cwmp_urgency;
 
 /* Actions that wait for the current session to end successfully. */
@@ -232,7 +235,7 @@ static inline void cwmp_rpc_register(cwmp_agent *a, cwmp_msg_kind kind, cwmp_rpc
 const char *cwmp_rpc_method_name(cwmp_msg_kind kind);
 
 /* The xsi:type a parameter's values travel with (TR-069 Table 12): its
- * base type; a decimal, which CWMP lacks, goes as a string. */
+ * base type; a decimal, which CWMP lacks, and a list go as strings. */
 cwmp_value_type cwmp_value_type_of(const dm_node *param);
 
 /* Fill buf with n bytes from the kernel's random source (getrandom):

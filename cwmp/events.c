@@ -270,22 +270,27 @@ void cwmp_events_close(cwmp_events *e)
  * The queue
  * ------------------------------------------------------------------------- */
 
-static bool queued_untaken(const cwmp_events *e, const char *code)
+/* Is this event waiting for an Inform already (not in one in flight)?
+ * key NULL: any occurrence of the code; else only one with that key. */
+static bool queued_untaken(const cwmp_events *e, const char *code, const char *key)
 {
 	for (size_t i = 0; i < e->n; i++)
-		if (e->v[i].seq > e->taken && !strcmp(e->v[i].code, code))
+		if (e->v[i].seq > e->taken && !strcmp(e->v[i].code, code) &&
+		    (!key || !strcmp(e->v[i].key ? e->v[i].key : "", key)))
 			return true;
 	return false;
 }
 
-int cwmp_events_add(cwmp_events *e, const char *code, const char *command_key)
+static int add_event(cwmp_events *e, const char *code, const char *command_key, bool once)
 {
 	if (!e || !code || !*code)
 		return DM_ERR_INVALID_ARG;
 	if (!command_key)
 		command_key = "";
 	flush_unsaved(e);
-	if (!is_multiple(code) && queued_untaken(e, code))
+	if (!is_multiple(code) && queued_untaken(e, code, NULL))
+		return 0;
+	if (once && queued_untaken(e, code, command_key))
 		return 0;
 	ev_entry *x = entry_append(e, e->next_seq, code, strlen(code), command_key, strlen(command_key));
 	if (!x)
@@ -302,6 +307,16 @@ int cwmp_events_add(cwmp_events *e, const char *code, const char *command_key)
 	}
 	x->stored = true;
 	return 0;
+}
+
+int cwmp_events_add(cwmp_events *e, const char *code, const char *command_key)
+{
+	return add_event(e, code, command_key, false);
+}
+
+int cwmp_events_add_once(cwmp_events *e, const char *code, const char *command_key)
+{
+	return add_event(e, code, command_key, true);
 }
 
 bool cwmp_events_has(const cwmp_events *e, const char *code)

@@ -18,6 +18,10 @@ void cwmp_events_close(cwmp_events *e);
  * codes are one entry per call. Durable before returning for codes kept
  * across reboots. */
 int cwmp_events_add(cwmp_events *e, const char *code, const char *command_key);
+/* The same, except that an "M ..." code already waiting with the same
+ * CommandKey is not added again: a report raised anew (after a restart,
+ * or when the ACS asked to retry it) is the same occurrence. */
+int cwmp_events_add_once(cwmp_events *e, const char *code, const char *command_key);
 bool cwmp_events_has(const cwmp_events *e, const char *code);
 size_t cwmp_events_count(const cwmp_events *e);
 

@@ -185,5 +185,8 @@ cwmp_value_type cwmp_value_type_of(const dm_node *param)
 {
 	dm_type t = dm_node_type(param);
 
+	/* a list is a comma-separated string whatever its items are */
+	if (dm_node_is_list(param))
+		return CWMP_TYPE_STRING;
 	return (size_t)t < sizeof wire_types / sizeof wire_types[0] ? wire_types[t] : CWMP_TYPE_STRING;
 }

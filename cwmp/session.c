@@ -359,6 +359,8 @@ static void on_request_answer(cwmp_session *s, int rc, const cwmp_msg *m)
 /* An envelope we could not read still gets its answer (TR-069 3.7.1.3). */
 static void reply_decode_failure(cwmp_session *s, int rc, cwmp_reply *rep)
 {
+	if (s->why.id[0])
+		rep->msg.hdr.id = cwmp_reply_strdup(rep, s->why.id);
 	if (rc == CWMP_CODEC_EMUSTUNDERSTAND) {
 		/* SOAP 1.1 4.4: a bare SOAP fault, faultcode MustUnderstand;
 		 * CWMP has no code for it, so no cwmp:Fault detail (code 0) */
@@ -432,7 +434,7 @@ static void on_answer(void *ctx, const cwmp_http_result *r)
 		session_end(s, false, reason);
 		return;
 	}
-	int rc = cwmp_codec_decode(r->body, r->body_len, &m, NULL);
+	int rc = cwmp_codec_decode(r->body, r->body_len, &m, &s->why);
 	switch (s->phase) {
 	case PHASE_INFORM:
 		on_inform_answer(s, rc, m);

@@ -53,6 +53,9 @@ struct cwmp_session {
 	/* libcurl (and OpenSSL under it) start with the first session: a CPE
 	 * with no ACS to reach never pays their memory */
 	bool http_ready;
+	/* what the last decode failure left: the request's cwmp:ID, which
+	 * the fault answering it carries */
+	cwmp_fault_info why;
 
 	/* actions after a successful end (session_rpc.c) */
 	bool reboot, factory_reset, restarting;

@@ -62,8 +62,10 @@ static bool is_urgent(const char *code)
 static int hook_raise(cwmp_agent *a, const char *code, const char *command_key, cwmp_urgency urgency)
 {
 	cwmp_session *s = a->session;
-	int rc = cwmp_events_add(a->events, code, command_key);
+	int rc = (urgency & CWMP_RAISE_AGAIN) ? cwmp_events_add_once(a->events, code, command_key)
+					      : cwmp_events_add(a->events, code, command_key);
 
+	urgency &= ~CWMP_RAISE_AGAIN;
 	/* a store failure still leaves the event queued in memory */
 	if (rc && !cwmp_events_has(a->events, code))
 		return rc;

@@ -164,8 +164,9 @@ static void report(cwmp_transfers *x, xfer *rec, cwmp_urgency urgency)
 		return;
 	/* TR-069 9.1: the M event carries the CommandKey, the numbered one
 	 * makes the session that delivers the report */
-	a->raise(a, method_event(rec->kind), rec->command_key ? rec->command_key : "", CWMP_RAISE_QUEUE);
-	a->raise(a, complete_event(rec->kind), NULL, urgency);
+	a->raise(a, method_event(rec->kind), rec->command_key ? rec->command_key : "",
+		 CWMP_RAISE_QUEUE | (urgency & CWMP_RAISE_AGAIN));
+	a->raise(a, complete_event(rec->kind), NULL, urgency & ~CWMP_RAISE_AGAIN);
 }
 
 void xfer_finish(cwmp_transfers *x, xfer *rec, unsigned fault, const char *msg)
@@ -464,8 +465,7 @@ static void on_request_answered(cwmp_agent *a, const cwmp_msg *resp)
 	if (resp && resp->kind == CWMP_MSG_FAULT && resp->u.fault.code == CWMP_ACS_FAULT_RETRY_REQUEST) {
 		/* kept; offered again in a later session, which the event opens */
 		rec->deferred = 1;
-		if (a->raise)
-			a->raise(a, complete_event(rec->kind), NULL, CWMP_RAISE_QUEUE);
+		report(x, rec, CWMP_RAISE_QUEUE | CWMP_RAISE_AGAIN);
 		return;
 	}
 	CORE_LOG_W(LOG, "ACS refused the report of transfer %" PRIu32 " (fault %u); dropped", rec->seq,
@@ -502,10 +502,10 @@ static void resolve_after_restart(cwmp_transfers *x)
 			xfer_finish(x, r, fault, why);
 			break;
 		case XFER_DONE:
-			/* the M event was raised at completion and is the event
-			 * queue's to keep; the numbered one asks for the session */
-			if (x->a->raise)
-				x->a->raise(x->a, complete_event(r->kind), NULL, CWMP_RAISE_QUEUE);
+			/* TR-069 3.7.1.5: the M event goes with every Inform until
+			 * the report is acknowledged, not only the first; raising it
+			 * again while it still waits in the queue changes nothing */
+			report(x, r, CWMP_RAISE_QUEUE | CWMP_RAISE_AGAIN);
 			break;
 		case XFER_QUEUED:
 			break;

@@ -153,6 +153,22 @@ static void t_multiple_codes_with_keys(void **state)
 						  "M Reboot/");
 }
 
+/* A report raised again is the same occurrence while it still waits; once
+ * an Inform took it, raising it again queues it for the next Inform. */
+static void t_add_once_same_occurrence(void **state)
+{
+	fixture *f = *state;
+	uint64_t mark = 0;
+	assert_int_equal(cwmp_events_add_once(f->e, "M Download", "k"), 0);
+	assert_int_equal(cwmp_events_add_once(f->e, "M Download", "k"), 0);
+	assert_int_equal(cwmp_events_add_once(f->e, "M Download", "other"), 0);
+	assert_string_equal(inform_list(f, &mark), "M Download/k, M Download/other");
+	assert_int_equal(cwmp_events_add_once(f->e, "M Download", "k"), 0);
+	assert_int_equal(cwmp_events_count(f->e), 3);
+	assert_int_equal(cwmp_events_delivered(f->e, mark), 0);
+	assert_string_equal(inform_list(f, NULL), "M Download/k");
+}
+
 static void t_delivered_keeps_later_events(void **state)
 {
 	fixture *f = *state;
@@ -249,6 +265,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_kept_records_reload_without_boot, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_single_codes_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_multiple_codes_with_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_add_once_same_occurrence, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_delivered_keeps_later_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_failed_session_drops_connection_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_at_most_64_per_inform, setup, teardown),
