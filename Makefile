@@ -6,7 +6,7 @@ BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow \
-	  -Idatamodel -Icore -Iusp -Icwmp -I$(BUILD)/proto -MMD -MP
+	  -Idatamodel -Icore -Iusp -Icwmp -Imapping -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
 PKGS := lmdb libxml-2.0 libuv libprotobuf-c libwebsockets libmosquitto libcurl libcrypto
 SHARED ?= $(abspath ../shared)
@@ -20,6 +20,7 @@ DM_SRCS := $(wildcard datamodel/*.c)
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 USP_SRCS := $(wildcard usp/*.c)
 CWMP_SRCS := $(filter-out cwmp/codec%.c,$(wildcard cwmp/*.c))
+MAP_SRCS := $(wildcard mapping/*.c)
 PROTOS := $(wildcard proto/*.proto)
 CTL_SRCS := $(wildcard tools/duetctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -32,6 +33,7 @@ PROTO_H := $(PROTO_C:.c=.h)
 PROTO_OBJS := $(PROTO_C:.c=.o)
 USP_OBJS := $(USP_SRCS:%.c=$(BUILD)/%.o)
 CWMP_OBJS := $(CWMP_SRCS:%.c=$(BUILD)/%.o)
+MAP_OBJS := $(MAP_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -79,7 +81,12 @@ $(BUILD)/libduetcwmp.a: $(CWMP_OBJS) $(CWMP_CODEC_OBJ) $(CWMP_GEN_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-FRONT_LIBS := $(BUILD)/libduetcwmp.a $(BUILD)/libduetusp.a
+# Every CWMP<->USP rule: called by both front ends, calls the engine.
+$(BUILD)/libduetmap.a: $(MAP_OBJS) | $(DEPS_STAMP)
+	@rm -f $@
+	ar rcs $@ $(MAP_OBJS)
+
+FRONT_LIBS := $(BUILD)/libduetcwmp.a $(BUILD)/libduetusp.a $(BUILD)/libduetmap.a
 ENGINE_LIBS := $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
 
 $(BUILD)/duetd: $(BUILD)/core/main.o $(FRONT_LIBS) $(ENGINE_LIBS)
@@ -134,4 +141,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(DM_OBJS:.o=.d) $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(USP_OBJS:.o=.d) $(BUILD)/core/main.d \
-	$(CWMP_OBJS:.o=.d) $(CWMP_CODEC_OBJ:.o=.d) $(UNIT_BINS:=.d)
+	$(CWMP_OBJS:.o=.d) $(CWMP_CODEC_OBJ:.o=.d) $(MAP_OBJS:.o=.d) $(UNIT_BINS:=.d)
