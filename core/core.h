@@ -219,8 +219,9 @@ void core_lifecycle_free(core_lifecycle *lc);
 /* Emit the schema's Boot! event once (no-op when the schema has none). Its
  * Cause and CommandKey are those Reboot()/FactoryReset() recorded in the
  * store before the restart (else "LocalReboot": a power cycle or a crash);
- * the record is consumed and the boot counted. */
-int core_lifecycle_emit_boot(dm *d);
+ * FirmwareUpdated says whether this start booted a newly installed image.
+ * The record is consumed and the boot counted. */
+int core_lifecycle_emit_boot(dm *d, bool firmware_updated);
 
 /* The cause core_lifecycle_emit_boot will report ("RemoteReboot",
  * "LocalFactoryReset" ...), read without consuming it: "" when none was

@@ -345,7 +345,7 @@ static const dm_node *find_event(const dm_node *n, const char *name)
 	return NULL;
 }
 
-int core_lifecycle_emit_boot(dm *d)
+int core_lifecycle_emit_boot(dm *d, bool firmware_updated)
 {
 	const dm_schema *s = dm_get_schema(d);
 	const dm_node *ev = find_event(dm_schema_root(s), "Boot!");
@@ -355,7 +355,7 @@ int core_lifecycle_emit_boot(dm *d)
 	const dm_arg known[] = {
 		{ "CommandKey", key ? key : "" },
 		{ "Cause", cause && *cause ? cause : "LocalReboot" },
-		{ "FirmwareUpdated", "false" },
+		{ "FirmwareUpdated", firmware_updated ? "true" : "false" },
 		{ "ParameterMap", "{}" },
 	};
 	dm_arg args[sizeof known / sizeof known[0]];

@@ -35,6 +35,7 @@ typedef struct agent {
 	core_lifecycle *lifecycle;
 	core_admin *admin;
 	usp_agent *usp;
+	bool firmware_switched; /* this start booted a newly installed image */
 	cwmp_agent *cwmp;
 	bool stopping;
 	bool restart;
@@ -245,12 +246,11 @@ static int start_cwmp(agent *a)
  * before anything reports the software version. */
 static int boot_firmware(agent *a)
 {
-	bool switched = false;
-	int rc = core_firmware_boot(a->dm, &switched);
+	int rc = core_firmware_boot(a->dm, &a->firmware_switched);
 
 	if (rc)
 		CORE_LOG_W("main", "firmware banks: %s (staying on the running image)", core_firmware_strerror(rc));
-	else if (switched)
+	else if (a->firmware_switched)
 		CORE_LOG_I("main", "booted the newly installed firmware image");
 	return CORE_OK;
 }
@@ -292,7 +292,7 @@ static int agent_start(agent *a)
 	if ((rc = start_cwmp(a)))
 		return rc;
 	/* After the front ends subscribed: Boot! reaches their subscriptions. */
-	core_lifecycle_emit_boot(a->dm);
+	core_lifecycle_emit_boot(a->dm, a->firmware_switched);
 	return CORE_OK;
 }
 

@@ -32,12 +32,14 @@ bool session_run_after_actions(cwmp_session *s)
 	if (!s->reboot && !s->factory_reset)
 		return false;
 	const char *cmd = s->factory_reset ? "Device.FactoryReset()" : "Device.Reboot()";
-	const char *key = s->factory_reset ? "" : s->after_key;
 	s->reboot = s->factory_reset = false;
 	s->restarting = true;
 	CORE_LOG_I("cwmp", "running %s asked by the ACS", cmd);
-	/* with the ACS's origin, core records a Remote cause for the next 1 BOOT */
-	int rc = dm_operate(a->d, cmd, NULL, 0, key, &a->origin, NULL, NULL, NULL, &err);
+	/* With the ACS's origin core records a Remote cause, which both sides
+	 * report after the restart. The ACS's CommandKey is CWMP's own (its
+	 * "M Reboot" event is queued already); USP's Boot! carries a key only
+	 * for a boot a USP Operate asked for (TR-181 Boot!), so none here. */
+	int rc = dm_operate(a->d, cmd, NULL, 0, "", &a->origin, NULL, NULL, NULL, &err);
 	if (rc) {
 		CORE_LOG_E("cwmp", "%s failed: %s", cmd, err.msg[0] ? err.msg : dm_strerror(rc));
 		s->restarting = false;

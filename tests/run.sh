@@ -20,10 +20,11 @@ count() { # $1 = name; reads cmocka or unittest output from $log
 	skipped=$((skipped + ${sk:-0}))
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 	if [ -z "$p" ]; then
-		# python unittest: "Ran N tests" then "OK" or "FAILED (failures=a, errors=b)"
+		# python unittest: "Ran N tests" then "OK" or "FAILED (failures=a, errors=b)";
+		# expected failures count as passed, unexpected successes as failed
 		r=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 		fl=$(sed -n 's/^FAILED (\(.*\))/\1/p' "$log" | tail -1 | tr ',' '\n' |
-			sed -n 's/.*\(failures\|errors\)=\([0-9]*\).*/\2/p' | paste -sd+ - | bc 2>/dev/null)
+			sed -n 's/^ *\(failures\|errors\|unexpected successes\)=\([0-9]*\).*/\2/p' | paste -sd+ - | bc 2>/dev/null)
 		f=${fl:-0}
 		sk=$(sed -n 's/.*skipped=\([0-9]*\).*/\1/p' "$log" | tail -1)
 		skipped=$((skipped + ${sk:-0}))
