@@ -1,10 +1,11 @@
 /*
  * faults.c - every CWMP fault code with its text and SOAP faultcode
- * (TR-069 A.5), the one rule that turns an engine error into the fault
- * the RPC at hand must return, and the other tables the modules share
- * (method names, value types).
+ * (TR-069 A.5), the RPC situation an engine error is mapped in (the fault
+ * itself is chosen by mapping/faults.c), and the other tables the modules
+ * share (method names, value types).
  */
 #include "cwmp_int.h"
+#include "faults.h"
 
 typedef struct fault_row {
 	unsigned code;
@@ -83,63 +84,24 @@ const char *cwmp_fault_faultcode(unsigned code)
 	return r && r->client ? "Client" : "Server";
 }
 
-/* A name that resolves to nothing, or to the wrong kind of node. */
-static unsigned name_fault(cwmp_fault_ctx ctx)
-{
-	(void)ctx;
-	return CWMP_FAULT_INVALID_PARAMETER_NAME;
-}
+/* Each RPC situation as mapping/ names it; the choice of fault is made there,
+ * in the one table both front ends share. */
+static const map_op ctx_ops[] = {
+	[CWMP_CTX_READ] = MAP_OP_READ,
+	[CWMP_CTX_SET_PARAM] = MAP_OP_SET_PARAM,
+	[CWMP_CTX_SET_ATTR] = MAP_OP_SET_ATTR,
+	[CWMP_CTX_ADD_OBJECT] = MAP_OP_ADD,
+	[CWMP_CTX_DELETE_OBJECT] = MAP_OP_DELETE,
+	[CWMP_CTX_OTHER] = MAP_OP_OTHER,
+};
 
 unsigned cwmp_fault_from_dm(const dm_errinfo *e, cwmp_fault_ctx ctx)
 {
-	switch (e->code) {
-	case DM_OK:
-		return 0;
-	case DM_ERR_NOT_IN_SCHEMA:
-	case DM_ERR_NOT_INSTANTIATED:
-	case DM_ERR_NOT_READABLE:
-	case DM_ERR_NOT_OBJECT:
-	case DM_ERR_NOT_PARAM:
-	case DM_ERR_NOT_TABLE:
-	case DM_ERR_TOO_DEEP:
-		return name_fault(ctx);
-	case DM_ERR_SYNTAX:
-		/* a malformed name is an invalid name wherever the RPC takes names */
-		return ctx == CWMP_CTX_OTHER ? CWMP_FAULT_INVALID_ARGUMENTS : name_fault(ctx);
-	case DM_ERR_NOT_WRITABLE:
-		/* AddObject/DeleteObject on a fixed table: the name does not
-		 * denote something the ACS may create or delete (A.3.2.6) */
-		return ctx == CWMP_CTX_SET_PARAM ? CWMP_FAULT_NON_WRITABLE
-		       : ctx == CWMP_CTX_ADD_OBJECT || ctx == CWMP_CTX_DELETE_OBJECT
-			       ? CWMP_FAULT_INVALID_PARAMETER_NAME
-			       : CWMP_FAULT_REQUEST_DENIED;
-	case DM_ERR_INVALID_VALUE:
-		if (ctx != CWMP_CTX_SET_PARAM)
-			return CWMP_FAULT_INVALID_ARGUMENTS;
-		return e->reason == DM_REASON_TYPE ? CWMP_FAULT_INVALID_PARAMETER_TYPE
-						   : CWMP_FAULT_INVALID_PARAMETER_VALUE;
-	case DM_ERR_UNIQUE_KEY:
-		return ctx == CWMP_CTX_SET_PARAM ? CWMP_FAULT_INVALID_PARAMETER_VALUE
-						 : CWMP_FAULT_INVALID_ARGUMENTS;
-	case DM_ERR_MAX_ENTRIES:
-	case DM_ERR_NOMEM:
-	case DM_ERR_DISK_FULL:
-		return CWMP_FAULT_RESOURCES_EXCEEDED;
-	case DM_ERR_MIN_ENTRIES:
-		return CWMP_FAULT_REQUEST_DENIED;
-	case DM_ERR_PROVIDER:
-		return ctx == CWMP_CTX_SET_PARAM ? CWMP_FAULT_INVALID_PARAMETER_VALUE
-						 : CWMP_FAULT_REQUEST_DENIED;
-	case DM_ERR_REQUIRED_ARG:
-	case DM_ERR_INVALID_ARG:
-		return CWMP_FAULT_INVALID_ARGUMENTS;
-	case DM_ERR_NOT_COMMAND:
-	case DM_ERR_NO_HANDLER:
-	case DM_ERR_NOT_SUPPORTED:
-		return CWMP_FAULT_REQUEST_DENIED;
-	default:
+	map_op op = (size_t)ctx < sizeof ctx_ops / sizeof ctx_ops[0] ? ctx_ops[ctx] : MAP_OP_OTHER;
+
+	if (!e)
 		return CWMP_FAULT_INTERNAL;
-	}
+	return map_dm_to_cwmp_fault(e->code, e->reason, op);
 }
 
 static const char *const method_names[CWMP_MSG_KIND_COUNT] = {

@@ -1,139 +1,52 @@
 /*
- * errors.c - the USP error codes: one table from engine errors (dm_err) to
- * the TR-369 code each message uses, and the spec's name of every code.
+ * errors.c - the USP error codes: which situation of mapping/faults.c each
+ * message's engine errors are mapped in (the code itself is chosen there, in
+ * the table the CWMP front end shares), and the spec's name of every code.
  * Which code a handler reports for a permission failure or a required
- * parameter is the handler's choice; the engine's own failures map here.
+ * parameter is the handler's choice; the engine's own failures map through
+ * here.
  */
 #include "usp_int.h"
+#include "faults.h"
 
 #include <stddef.h>
 
-/*
- * Columns: where in which message the engine error happened. Set and Add
- * have two: their object path, and one of their param_settings (TR-369
- * "Error Codes": 7010-7013 are ParamError/ParameterError codes of Add and
- * Set, while a path that names nothing supported is 7026 Invalid path).
- */
-enum {
-	COL_GET,
-	COL_SET,
-	COL_SET_PARAM,
-	COL_ADD,
-	COL_ADD_PARAM,
-	COL_DELETE,
-	COL_OPERATE,
-	COL_GET_INSTANCES,
-	COL_GET_SUPPORTED_DM,
-	COL_NOTIFY,
-	N_COLS
-};
-
-typedef struct err_row {
-	int err;
-	dm_value_reason reason; /* DM_REASON_NONE: any reason */
-	uint32_t code[N_COLS];
-} err_row;
-
-/*
- * One row per engine error. Choices the spec leaves open, with the rule
- * that settles each (section names of TR-369 1.4):
- * - Get, NOT_INSTANTIATED -> 7026: R-GET.0 asks for Invalid path when a
- *   non-search path matches nothing in the Instantiated Data Model; every
- *   other message says 7016 Object does not exist.
- * - INVALID_VALUE -> 7012 Invalid value, and 7011 Invalid type when the
- *   string is no value of the parameter's type (the table's wording of both).
- * - NOT_WRITABLE -> 7013 for a parameter (Add and Set), 7019 for the table
- *   of an Add, 7024 Delete failure for a non-deletable instance (R-DEL.1).
- * - MAX_ENTRIES -> 7017 Object could not be created: maxEntries is a limit
- *   of the data model, not the "memory or processing limitations" 7005
- *   names.
- * - MIN_ENTRIES -> 7024 Delete failure.
- * - NOT_TABLE / NOT_OBJECT -> 7018 Object is not a table where the message
- *   needs a table (Add, GetInstances, and Delete, whose codes list 7018).
- * - UNIQUE_KEY -> 7025 in Add and Set (the table's applicability column).
- * - PROVIDER (the device refused) -> 7009 Parameter action failed for a
- *   parameter, 7017/7020/7024 for creating, updating, deleting an object,
- *   7022 Command failure in Operate.
- * - NOMEM, DISK_FULL, TOO_DEEP -> 7005 Resources exceeded; store and other
- *   internal failures -> 7003 Internal error.
- * - Command argument errors -> 7027 Invalid command arguments; the Notify
- *   column keeps to Notify's 7000-7006.
- */
-static const err_row rows[] = {
-	/*                                  GET   SET   SET.p ADD   ADD.p DEL   OPER  GINST GSDM  NOTIFY */
-	{DM_ERR_NOMEM, DM_REASON_NONE,      {7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005}},
-	{DM_ERR_SYNTAX, DM_REASON_NONE,     {7008, 7008, 7010, 7008, 7010, 7008, 7008, 7008, 7008, 7004}},
-	{DM_ERR_NOT_IN_SCHEMA, DM_REASON_NONE, {7026, 7026, 7010, 7026, 7010, 7026, 7026, 7026, 7026, 7004}},
-	{DM_ERR_NOT_INSTANTIATED, DM_REASON_NONE, {7026, 7016, 7010, 7016, 7010, 7016, 7016, 7016, 7026, 7004}},
-	{DM_ERR_NOT_READABLE, DM_REASON_NONE, {7026, 7026, 7010, 7026, 7010, 7026, 7026, 7026, 7026, 7004}},
-	{DM_ERR_NOT_WRITABLE, DM_REASON_NONE, {7003, 7020, 7013, 7019, 7013, 7024, 7002, 7003, 7003, 7002}},
-	{DM_ERR_INVALID_VALUE, DM_REASON_TYPE, {7004, 7020, 7011, 7017, 7011, 7024, 7027, 7004, 7004, 7004}},
-	{DM_ERR_INVALID_VALUE, DM_REASON_NONE, {7004, 7020, 7012, 7017, 7012, 7024, 7027, 7004, 7004, 7004}},
-	{DM_ERR_UNIQUE_KEY, DM_REASON_NONE, {7003, 7025, 7025, 7025, 7025, 7024, 7022, 7003, 7003, 7003}},
-	{DM_ERR_MAX_ENTRIES, DM_REASON_NONE, {7003, 7020, 7009, 7017, 7017, 7024, 7022, 7003, 7003, 7003}},
-	{DM_ERR_MIN_ENTRIES, DM_REASON_NONE, {7003, 7020, 7009, 7017, 7017, 7024, 7022, 7003, 7003, 7003}},
-	{DM_ERR_NOT_TABLE, DM_REASON_NONE,  {7026, 7026, 7010, 7018, 7010, 7018, 7026, 7018, 7026, 7004}},
-	{DM_ERR_NOT_OBJECT, DM_REASON_NONE, {7026, 7026, 7010, 7018, 7010, 7018, 7026, 7018, 7026, 7004}},
-	{DM_ERR_NOT_PARAM, DM_REASON_NONE,  {7026, 7026, 7010, 7026, 7010, 7026, 7026, 7026, 7026, 7004}},
-	{DM_ERR_NOT_COMMAND, DM_REASON_NONE, {7026, 7026, 7010, 7026, 7010, 7026, 7026, 7026, 7026, 7004}},
-	{DM_ERR_REQUIRED_ARG, DM_REASON_NONE, {7004, 7004, 7004, 7004, 7004, 7004, 7027, 7004, 7004, 7004}},
-	{DM_ERR_INVALID_ARG, DM_REASON_NONE, {7004, 7004, 7004, 7004, 7004, 7004, 7027, 7004, 7004, 7004}},
-	{DM_ERR_NO_HANDLER, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7022, 7003, 7003, 7003}},
-	{DM_ERR_CMD_FAILED, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7022, 7003, 7003, 7003}},
-	{DM_ERR_PROVIDER, DM_REASON_NONE,   {7003, 7020, 7009, 7017, 7009, 7024, 7022, 7003, 7003, 7003}},
-	{DM_ERR_STORE, DM_REASON_NONE,      {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_DISK_FULL, DM_REASON_NONE,  {7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005}},
-	{DM_ERR_CORRUPT_STORE, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_STORE_BUSY, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_SCHEMA_FILE, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_DEFAULTS_FILE, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_TXN_STATE, DM_REASON_NONE,  {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_INTERNAL, DM_REASON_NONE,   {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-	{DM_ERR_TOO_DEEP, DM_REASON_NONE,   {7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005, 7005}},
-	{DM_ERR_NOT_SUPPORTED, DM_REASON_NONE, {7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003, 7003}},
-};
-
-/* usp_op -> column, for the object path and for a parameter setting. */
+/* Each message as mapping/ names its situation: for the object path, and
+ * for one of its param_settings (Set and Add only have those). */
 static const struct {
 	usp_op op;
-	int path_col, param_col;
-} op_cols[] = {
-	{USP_OP_GET, COL_GET, COL_GET},
-	{USP_OP_SET, COL_SET, COL_SET_PARAM},
-	{USP_OP_ADD, COL_ADD, COL_ADD_PARAM},
-	{USP_OP_DELETE, COL_DELETE, COL_DELETE},
-	{USP_OP_OPERATE, COL_OPERATE, COL_OPERATE},
-	{USP_OP_GET_INSTANCES, COL_GET_INSTANCES, COL_GET_INSTANCES},
-	{USP_OP_GET_SUPPORTED_DM, COL_GET_SUPPORTED_DM, COL_GET_SUPPORTED_DM},
-	{USP_OP_NOTIFY, COL_NOTIFY, COL_NOTIFY},
+	map_op path_op, param_op;
+} op_map[] = {
+	{USP_OP_GET, MAP_OP_READ, MAP_OP_READ},
+	{USP_OP_SET, MAP_OP_SET, MAP_OP_SET_PARAM},
+	{USP_OP_ADD, MAP_OP_ADD, MAP_OP_ADD_PARAM},
+	{USP_OP_DELETE, MAP_OP_DELETE, MAP_OP_DELETE},
+	{USP_OP_OPERATE, MAP_OP_OPERATE, MAP_OP_OPERATE},
+	{USP_OP_GET_INSTANCES, MAP_OP_READ_INSTANCES, MAP_OP_READ_INSTANCES},
+	{USP_OP_GET_SUPPORTED_DM, MAP_OP_READ_SCHEMA, MAP_OP_READ_SCHEMA},
+	{USP_OP_NOTIFY, MAP_OP_NOTIFY, MAP_OP_NOTIFY},
 };
 
-static int column(usp_op op, bool param)
+static int map_op_of(usp_op op, bool param, map_op *out)
 {
-	for (size_t i = 0; i < sizeof op_cols / sizeof op_cols[0]; i++)
-		if (op_cols[i].op == op)
-			return param ? op_cols[i].param_col : op_cols[i].path_col;
+	for (size_t i = 0; i < sizeof op_map / sizeof op_map[0]; i++)
+		if (op_map[i].op == op) {
+			*out = param ? op_map[i].param_op : op_map[i].path_op;
+			return 0;
+		}
 	return -1;
 }
 
 static uint32_t lookup(int err, dm_value_reason reason, usp_op op, bool param)
 {
+	map_op mop;
+
 	if (err == DM_OK)
 		return 0;
-	int col = column(op, param);
-	if (col < 0)
+	/* a message kind this file does not know is our failure */
+	if (map_op_of(op, param, &mop))
 		return USP_ERR_INTERNAL_ERROR;
-	const err_row *any = NULL;
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		if (rows[i].err != err)
-			continue;
-		if (rows[i].reason == reason && reason != DM_REASON_NONE)
-			return rows[i].code[col];
-		if (rows[i].reason == DM_REASON_NONE)
-			any = &rows[i];
-	}
-	/* an engine code this table does not know yet is our failure */
-	return any ? any->code[col] : USP_ERR_INTERNAL_ERROR;
+	return map_dm_to_usp_err(err, reason, mop);
 }
 
 uint32_t usp_err_code(int err, usp_op op)
@@ -145,8 +58,7 @@ uint32_t usp_err_code_ex(const dm_errinfo *e, usp_op op, bool param)
 {
 	if (!e)
 		return USP_ERR_INTERNAL_ERROR;
-	dm_value_reason r = e->code == DM_ERR_INVALID_VALUE ? e->reason : DM_REASON_NONE;
-	return lookup(e->code, r, op, param);
+	return lookup(e->code, e->reason, op, param);
 }
 
 /* Names as TR-369's "Error Codes" and "USP Record Errors" tables give them. */
