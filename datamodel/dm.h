@@ -349,6 +349,45 @@ int dm_get_secret_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufs
 int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_t *n, dm_errinfo *err);
 
 /* ---------------------------------------------------------------------------
+ * Views: what one manager sees of the one store. A view serves some
+ * subtrees under another name (an alias: a visible prefix backed by a
+ * stored one) and hides others. The engine does not know which protocol
+ * uses which view; mapping/ builds them. Values, instances and changes
+ * stay stored once, under their native names.
+ * ------------------------------------------------------------------------- */
+
+typedef struct dm_view dm_view;
+
+int dm_view_new(dm_view **out);
+void dm_view_free(dm_view *v);
+/*
+ * Serve visible ("Device.USPAgent.") from stored ("Device.LocalAgent."):
+ * request paths under visible are rewritten to stored before they are
+ * resolved, and reported paths under stored are rewritten back. children,
+ * when not NULL, is a NULL-terminated list of the names directly under
+ * the prefix that the alias covers ("EndpointID", "MTP." for an object or
+ * table): the rest of the stored subtree stays out of the view. A stored
+ * subtree stays visible under its own name too unless dm_view_hide hides
+ * it.
+ */
+int dm_view_alias(dm_view *v, const char *visible, const char *stored, const char *const *children);
+/* Hide a subtree (an object path ending in '.'): a request path in it
+ * resolves as if the schema lacked it (DM_ERR_NOT_IN_SCHEMA), walks and
+ * schema listings pass it by. An alias served from a hidden subtree
+ * still shows under its visible name. */
+int dm_view_hide(dm_view *v, const char *prefix);
+/* Every request made in t from now on goes through v (NULL: the native
+ * names). The view must outlive the transaction. */
+void dm_txn_set_view(dm_txn *t, const dm_view *v);
+/* A stored path (or schema path, "{i}" form) as v shows it: 1 with out
+ * filled (renamed or not), 0 when v hides it, DM_ERR_NOMEM when out is
+ * too small. v NULL shows everything as it is. */
+int dm_view_show(const dm_view *v, const char *stored, char *out, size_t outsz);
+/* A path as a manager wrote it, in stored names: 1 with out filled, 0 when
+ * v hides it, DM_ERR_NOMEM when out is too small. */
+int dm_view_store(const dm_view *v, const char *visible, char *out, size_t outsz);
+
+/* ---------------------------------------------------------------------------
  * Writing (inside a DM_TXN_WRITE transaction)
  * ------------------------------------------------------------------------- */
 
