@@ -6,6 +6,7 @@
  * HTTP work in transfer_fetch.c.
  */
 #include "transfer_priv.h"
+#include "transfers.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -169,6 +170,29 @@ static void report(cwmp_transfers *x, xfer *rec, cwmp_urgency urgency)
 	a->raise(a, complete_event(rec->kind), NULL, urgency & ~CWMP_RAISE_AGAIN);
 }
 
+/* The other manager hears of it too, in its own terms (mapping/). */
+static void report_to_usp(cwmp_transfers *x, xfer *rec)
+{
+	char affected[64] = "";
+
+	if (rec->kind == XFER_DU)
+		return; /* software modules report through their own events */
+	if (rec->bank)
+		snprintf(affected, sizeof affected, "Device.DeviceInfo.FirmwareImage.%" PRIu32 ".", rec->bank);
+	map_transfer_report r = {
+		.upload = rec->kind == XFER_UPLOAD,
+		.url = rec->url,
+		.affected = affected,
+		.start_time = rec->start,
+		.complete_time = rec->complete,
+		.cwmp_fault = rec->fault,
+		.fault_string = rec->fault_string,
+	};
+	int rc = map_report_acs_transfer(x->a->d, &r, &x->a->origin);
+	if (rc)
+		CORE_LOG_W(LOG, "transfer %" PRIu32 " not reported to USP: %s", rec->seq, dm_strerror(rc));
+}
+
 void xfer_finish(cwmp_transfers *x, xfer *rec, unsigned fault, const char *msg)
 {
 	char part[4096];
@@ -187,6 +211,7 @@ void xfer_finish(cwmp_transfers *x, xfer *rec, unsigned fault, const char *msg)
 	remember(x, rec);
 	xfer_save(x, rec);
 	report(x, rec, CWMP_RAISE_NOW);
+	report_to_usp(x, rec);
 	xfer_kick_soon(x);
 }
 

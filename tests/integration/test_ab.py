@@ -215,7 +215,6 @@ class FirmwareDownload(AbCase):
         # TR-181 Boot! FirmwareUpdated: the firmware changed since the last boot
         self.assertEqual(n.event.params.get("FirmwareUpdated"), "true", dict(n.event.params))
 
-    @unittest.expectedFailure  # mapping/ (6.3): no TransferComplete! for ACS transfers yet
     def test_acs_download_is_a_transfer_complete_event(self):
         self.subscribe("tc-ev", "Event", "Device.LocalAgent.TransferComplete!", retry=True, persistent=True)
         t, ctl = self.download()
