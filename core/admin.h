@@ -127,6 +127,10 @@ typedef struct core_admin_env {
 	dm *engine;              /* NULL: only schema verbs work */
 	const dm_schema *schema; /* may be NULL when engine is set */
 	const char *who;         /* originator recorded with changes, e.g. "duetctl" */
+	/* Names the data verbs (get, set, add, delete, instances) take
+	 * besides the stored ones, e.g. both TR-181 variants'; NULL: stored
+	 * names only. */
+	const dm_view *view;
 	/* Extra "K" lines for stats (server counters); may be NULL. */
 	int (*stats)(void *ctx, core_admin_line_fn line, void *line_ctx);
 	void *stats_ctx;

@@ -99,7 +99,10 @@ static int begin(verb_call *c, dm_txn_mode mode, dm_txn **t)
 	dm_origin o;
 	int rc = dm_txn_begin(c->d, mode, mode == DM_TXN_WRITE ? admin_origin(c, &o) : NULL, t);
 
-	return rc ? fail_code(c->err, rc) : DM_OK;
+	if (rc)
+		return fail_code(c->err, rc);
+	dm_txn_set_view(*t, c->env->view);
+	return DM_OK;
 }
 
 /* ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include "cwmp.h"
 #include "firmware.h"
 #include "usp.h"
+#include "views.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ typedef struct agent {
 	core_loop *loop;
 	dm_schema *schema;
 	dm *dm;
+	map_views *views; /* what the ACS and the Controllers each see */
 	core_signals *signals;
 	core_lifecycle *lifecycle;
 	core_admin *admin;
@@ -146,6 +148,8 @@ static void agent_teardown(agent *a)
 	/* Close the loop's handles before the engine whose callbacks they may hold. */
 	core_loop_free(a->loop);
 	a->loop = NULL;
+	map_views_free(a->views); /* after every user of a view is gone */
+	a->views = NULL;
 	if (a->dm)
 		dm_close(a->dm);
 	a->dm = NULL;
@@ -202,13 +206,16 @@ static int open_engine(agent *a)
 	rc = dm_providers_builtin(a->dm);
 	if (rc)
 		CORE_LOG_W("main", "built-in providers: %s", dm_strerror(rc));
-	return DM_OK;
+	if ((rc = map_views_new(a->schema, NULL, &a->views)))
+		CORE_LOG_E("main", "cannot build the managers' views: %s", dm_strerror(rc));
+	return rc;
 }
 
 static int start_admin(agent *a)
 {
 	char msg[256];
-	core_admin_env env = { .engine = a->dm, .who = "duetctl" };
+	/* duetctl takes both variants' names */
+	core_admin_env env = { .engine = a->dm, .who = "duetctl", .view = map_views_union(a->views) };
 	int rc = core_admin_start(a->loop, a->cfg.admin_path, &env, &a->admin, msg, sizeof msg);
 
 	if (rc)
@@ -235,6 +242,7 @@ static int start_cwmp(agent *a)
 		.tls_cert = a->cfg.tls_cert,
 		.tls_key = a->cfg.tls_key,
 		.boot_cause = cause[0] ? cause : NULL,
+		.view = map_views_cwmp(a->views),
 	};
 	int rc = cwmp_agent_start(a->dm, a->loop, &co, &a->cwmp);
 	if (rc)
@@ -284,6 +292,7 @@ static int agent_start(agent *a)
 		.tls_cert = a->cfg.tls_cert,
 		.tls_key = a->cfg.tls_key,
 		.tls_ca = a->cfg.tls_ca,
+		.view = map_views_usp(a->views),
 	};
 	if ((rc = usp_agent_start(a->dm, a->loop, &uo, &a->usp))) {
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));

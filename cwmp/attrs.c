@@ -112,6 +112,12 @@ void attrs_entry_free(attr_entry *e)
 	free(e);
 }
 
+const char *attrs_stored_path(const cwmp_attrs *at, const char *name, char *buf, size_t n)
+{
+	/* a name the view resolved always maps back; keep it when it cannot */
+	return dm_view_store(at->a->view, name, buf, n) == 1 ? buf : name;
+}
+
 attr_entry *attrs_entry_get(cwmp_attrs *at, const char *path, bool create)
 {
 	attr_entry *e = (attr_entry *)map_find(&at->entries, path);

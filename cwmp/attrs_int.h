@@ -118,6 +118,9 @@ attr_entry *attrs_entry_get(cwmp_attrs *at, const char *path, bool create);
 /* Drop the entry when it no longer holds anything. */
 void attrs_entry_tidy(cwmp_attrs *at, attr_entry *e);
 void attrs_record_format(int notify, bool subscriber, char *buf, size_t n);
+/* Attributes are kept by stored path, the name the change feed uses: the
+ * stored path of a name the ACS used (through its view) into buf. */
+const char *attrs_stored_path(const cwmp_attrs *at, const char *name, char *buf, size_t n);
 /* Is path the parameter key, or below it when key is an object path? */
 bool attrs_covered(const char *path, const char *key);
 

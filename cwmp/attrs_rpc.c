@@ -32,7 +32,8 @@ typedef struct gpa_ctx {
 static int gpa_add(void *ctx, const dm_item *item)
 {
 	gpa_ctx *g = ctx;
-	const attr_entry *e = attrs_entry_get(g->at, item->path, false);
+	char stored[ATTRS_PATH_MAX];
+	const attr_entry *e = attrs_entry_get(g->at, attrs_stored_path(g->at, item->path, stored, sizeof stored), false);
 
 	if (cwmp_reply_reserve(g->rep, (void **)&g->v, &g->cap, g->n + 1, sizeof *g->v))
 		return DM_ERR_NOMEM;
@@ -55,7 +56,7 @@ void attrs_rpc_gpa(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 	dm_txn *t;
 	int rc;
 
-	if (!g.at || dm_txn_begin(a->d, DM_TXN_READ, NULL, &t)) {
+	if (!g.at || cwmp_acs_txn_begin(a, DM_TXN_READ, NULL, &t)) {
 		cwmp_reply_fault(rep, CWMP_FAULT_INTERNAL, NULL);
 		return;
 	}
@@ -106,14 +107,16 @@ enum { STAGE_DENIED = 1 };
 
 static staged *stage_of(spa_ctx *s, const dm_item *item)
 {
-	staged *st = (staged *)map_find(&s->staged, item->path);
+	char buf[ATTRS_PATH_MAX];
+	const char *stored = attrs_stored_path(s->at, item->path, buf, sizeof buf);
+	staged *st = (staged *)map_find(&s->staged, stored);
 
 	if (st)
 		return st;
-	const attr_entry *e = attrs_entry_get(s->at, item->path, false);
+	const attr_entry *e = attrs_entry_get(s->at, stored, false);
 	if (!(st = calloc(1, sizeof *st)))
 		return NULL;
-	st->node.key = strdup(item->path);
+	st->node.key = strdup(stored);
 	st->value = strndup(item->value ? item->value : "", item->value_len);
 	if (!st->node.key || !st->value || map_insert(&s->staged, &st->node)) {
 		free(st->node.key);
@@ -289,7 +292,7 @@ static void spa_run(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep, spa_ctx
 
 	/* queued baselines first: the single writer is ours for a moment */
 	attrs_flush(s->at);
-	if ((rc = dm_txn_begin(a->d, DM_TXN_WRITE, &a->origin, &t))) {
+	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &t))) {
 		cwmp_reply_fault(rep, CWMP_FAULT_INTERNAL, NULL);
 		return;
 	}

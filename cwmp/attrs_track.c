@@ -157,10 +157,19 @@ static int mark_pending(cwmp_attrs *at, const char *path, const char *value)
 	return DM_OK;
 }
 
+/* Is the stored path in the ACS's view? What it cannot name is not its
+ * to be told of. */
+static bool acs_sees(const cwmp_attrs *at, const char *path)
+{
+	char shown[ATTRS_PATH_MAX];
+
+	return dm_view_show(at->a->view, path, shown, sizeof shown) == 1;
+}
+
 static void note_value(cwmp_attrs *at, const char *path, const char *value, const dm_origin *origin)
 {
 	const dm_node *param = attrs_param_node(at, path);
-	if (!param)
+	if (!param || !acs_sees(at, path))
 		return;
 	int notify = attrs_effective(attrs_entry_get(at, path, false), param);
 	if (notify == 0)
@@ -384,7 +393,7 @@ static int compare_baselines(cwmp_attrs *at, tracked_list *l, path_map *base, in
 			continue;
 		}
 		b->seen = true;
-		if (strcmp(b->value, l->v[i].value) == 0)
+		if (strcmp(b->value, l->v[i].value) == 0 || !acs_sees(at, l->v[i].path))
 			continue;
 		if (!(rc = mark_pending(at, l->v[i].path, l->v[i].value)) && l->v[i].notify > *raise)
 			*raise = l->v[i].notify;
@@ -498,14 +507,18 @@ static int name_add(inform_build *b, const char *path, size_t idx)
 }
 
 /* One parameter into the list, each name once; the index in reported
- * follows the index in the list. */
+ * follows the index in the list. Items come in stored names (the Inform's
+ * snapshot has no view); the list names them as the ACS's view does. */
 static int inform_add(void *ctx, const dm_item *item)
 {
 	inform_build *b = ctx;
 	name_node *seen = (name_node *)map_find(&b->names, item->path);
+	char shown[ATTRS_PATH_MAX];
 	size_t idx;
 
 	if (item->node && dm_node_get_kind(item->node) != DM_NODE_PARAM)
+		return 0;
+	if (!seen && dm_view_show(b->at->a->view, item->path, shown, sizeof shown) != 1)
 		return 0;
 	if (seen) {
 		idx = seen->idx;
@@ -514,7 +527,7 @@ static int inform_add(void *ctx, const dm_item *item)
 		if (cwmp_reply_reserve(b->rep, (void **)&b->v, &b->cap, b->n + 1, sizeof *b->v))
 			return DM_ERR_NOMEM;
 		cwmp_param_value *pv = &b->v[b->n];
-		pv->name = cwmp_reply_strdup(b->rep, item->path);
+		pv->name = cwmp_reply_strdup(b->rep, shown);
 		pv->value = cwmp_reply_strndup(b->rep, value, item->value_len);
 		pv->type = cwmp_value_type_of(item->node);
 		if (!pv->name || !pv->value || reported_add(b->at, b->t, item, pv->value))
@@ -629,8 +642,11 @@ static int add_inform_row(inform_build *b, dm_txn *t, uint32_t inst, const cwmp_
 	snprintf(path, sizeof path, "%s%u.EventList", table, inst);
 	if (dm_get_value(b->at->d, t, path, &list, &err))
 		return DM_OK;
-	if (event_list_matches(list, events, n_events))
-		rc = add_resolved(b, t, strchr(name, '*') ? DM_GRAMMAR_USP : DM_GRAMMAR_CWMP, name,
+	/* the ACS wrote the name in its own names; the snapshot reads stored ones */
+	char stored[ATTRS_PATH_MAX];
+	if (event_list_matches(list, events, n_events) &&
+	    dm_view_store(b->at->a->view, name, stored, sizeof stored) == 1)
+		rc = add_resolved(b, t, strchr(stored, '*') ? DM_GRAMMAR_USP : DM_GRAMMAR_CWMP, stored,
 				  DM_RESOLVE_SUBTREE);
 	free(list);
 	return rc;

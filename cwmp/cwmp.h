@@ -37,6 +37,10 @@ typedef struct cwmp_options {
 	 * consumed it: "LocalReboot", "RemoteReboot", "LocalFactoryReset",
 	 * "RemoteFactoryReset" ... NULL: a power cycle. */
 	const char *boot_cause;
+	/* The names the ACS uses (mapping/views.h: the CWMP view): its reads,
+	 * writes, attributes and Inform ParameterList go through it. NULL:
+	 * the store's own names. Must outlive the agent. */
+	const dm_view *view;
 } cwmp_options;
 
 /*

@@ -178,6 +178,7 @@ struct cwmp_agent {
 	int cr_limit; /* accepted Connection Requests per 10 s: 0 default, -1 none */
 	char *tls_ca, *tls_cert, *tls_key;
 	char *boot_cause;
+	const dm_view *view; /* the ACS's names (cwmp_options.view), or NULL */
 	/* every change the ACS makes carries this origin; who = the ACS URL */
 	dm_origin origin;
 	char origin_who[1024];
@@ -223,6 +224,17 @@ struct cwmp_agent {
 	 * waited for it may start). */
 	void (*session_ended)(cwmp_agent *a, bool ok);
 };
+
+/* Begin a transaction for an ACS request: its paths are in the names of
+ * the CWMP view (a->view). The agent's own reads stay in stored names. */
+static inline int cwmp_acs_txn_begin(cwmp_agent *a, dm_txn_mode mode, const dm_origin *origin, dm_txn **t)
+{
+	int rc = dm_txn_begin(a->d, mode, origin, t);
+
+	if (!rc)
+		dm_txn_set_view(*t, a->view);
+	return rc;
+}
 
 /* Register a handler (rpc.c dispatches). */
 static inline void cwmp_rpc_register(cwmp_agent *a, cwmp_msg_kind kind, cwmp_rpc_fn fn)

@@ -66,7 +66,7 @@ void cwmp_rpc_get_parameter_values(cwmp_agent *a, const cwmp_msg *req, cwmp_repl
 	int rc;
 
 	/* one snapshot for the whole request: the answer is consistent */
-	if ((rc = dm_txn_begin(a->d, DM_TXN_READ, NULL, &t))) {
+	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_READ, NULL, &t))) {
 		read_fault(rep, rc, &err);
 		return;
 	}
@@ -189,7 +189,7 @@ void cwmp_rpc_get_parameter_names(cwmp_agent *a, const cwmp_msg *req, cwmp_reply
 		}
 		path = ROOT_PATH;
 	}
-	if ((rc = dm_txn_begin(a->d, DM_TXN_READ, NULL, &t))) {
+	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_READ, NULL, &t))) {
 		read_fault(rep, rc, &err);
 		return;
 	}

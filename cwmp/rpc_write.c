@@ -94,11 +94,13 @@ static bool schema_path_of(const char *name, size_t len, char *out, size_t outsz
 	return true;
 }
 
+/* The node a name of the ACS's names; NULL when its view hides it. */
 static const dm_node *schema_node_of(const cwmp_agent *a, const char *name)
 {
-	char sp[NAME_MAX_LEN + 8];
+	char sp[NAME_MAX_LEN + 8], stored[NAME_MAX_LEN + 8];
 
-	if (!schema_path_of(name, strlen(name), sp, sizeof sp))
+	if (dm_view_store(a->view, name, stored, sizeof stored) != 1 ||
+	    !schema_path_of(stored, strlen(stored), sp, sizeof sp))
 		return NULL;
 	return dm_schema_find(dm_get_schema(a->d), sp);
 }
@@ -379,7 +381,7 @@ void cwmp_rpc_set_parameter_values(cwmp_agent *a, const cwmp_msg *req, cwmp_repl
 
 	if (spv_check_request(req, rep))
 		return;
-	if ((rc = dm_txn_begin(a->d, DM_TXN_WRITE, &a->origin, &r.t))) {
+	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &r.t))) {
 		dm_fault(rep, rc, &err, CWMP_CTX_OTHER);
 		return;
 	}
@@ -481,7 +483,7 @@ void cwmp_rpc_add_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 	if (object_request_fault(req, rep))
 		return;
 	bool by_alias = split_new_alias(req->u.object.object_name, table, alias);
-	if ((rc = dm_txn_begin(a->d, DM_TXN_WRITE, &a->origin, &t))) {
+	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &t))) {
 		dm_fault(rep, rc, &err, CWMP_CTX_OTHER);
 		return;
 	}
@@ -511,7 +513,7 @@ void cwmp_rpc_delete_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 
 	if (object_request_fault(req, rep))
 		return;
-	if ((rc = dm_txn_begin(a->d, DM_TXN_WRITE, &a->origin, &t))) {
+	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &t))) {
 		dm_fault(rep, rc, &err, CWMP_CTX_OTHER);
 		return;
 	}

@@ -86,6 +86,7 @@ struct dm_txn {
 	size_t group_changes, group_touched; /* marks to roll back to */
 	bool failed;         /* an LMDB error poisoned the txn: only abort is valid */
 	MDB_cursor *scan;    /* read snapshots: the cursor instance scans reuse */
+	const dm_view *view; /* names the manager uses (view.c); NULL: stored names */
 };
 
 /* store.c */
@@ -146,6 +147,56 @@ int resolve_param_value(dm_txn *t, const dm_node *param, const char *path, size_
 
 /* Convert an instantiated path to its schema path ("1" -> "{i}"). */
 int schema_path_of(const char *path, size_t len, char *out, size_t outsz, size_t *outlen);
+
+/* view.c: the parts of a view the resolver walks with */
+typedef struct view_alias {
+	char *visible, *stored; /* object prefixes, ending in '.' */
+	size_t vlen, slen;
+	char **children;        /* names covered directly under the prefix */
+	size_t n_children;
+	bool all;               /* no children list: the whole subtree */
+	bool identity;          /* visible == stored: a restriction, not a rename */
+} view_alias;
+
+typedef struct view_prefix {
+	char *p;
+	size_t len;
+} view_prefix;
+
+struct dm_view {
+	view_alias *aliases; /* in the order given: the first that claims a path decides */
+	size_t n_aliases;
+	view_prefix *hidden;
+	size_t n_hidden;
+};
+
+/* Visible path to stored (1), hidden (0) or too long (DM_ERR_NOMEM);
+ * *via (may be NULL) is the alias that mapped it, NULL when none did. */
+int view_to_stored(const dm_view *v, const char *visible, char *out, size_t outsz, const view_alias **via);
+/* Is the stored path[0..len) shown under its own name? */
+bool view_native(const dm_view *v, const char *path, size_t len);
+/* Could anything at or below the object path[0..len) be shown natively
+ * or be a prefix of an alias? A walk skips the subtree otherwise. */
+bool view_descend(const dm_view *v, const char *path, size_t len);
+/* Does the alias show the stored path[0..len)? */
+bool view_alias_covers(const view_alias *a, const char *stored, size_t len);
+/* The alias's visible name of stored[0..len) into out: 1, or DM_ERR_NOMEM. */
+int view_alias_rename(const view_alias *a, const char *stored, size_t len, char *out, size_t outsz);
+
+/* One request path of a transaction with a view, in stored names. */
+typedef struct view_req {
+	const char *path;       /* stored: what the engine resolves */
+	const char *asked;      /* as the manager wrote it */
+	const view_alias *via;  /* the alias that mapped it, or NULL */
+	char buf[DM_PATH_MAX];
+} view_req;
+/* Translate path (t->view set); DM_ERR_NOT_IN_SCHEMA when the view hides it. */
+int view_req_begin(dm_txn *t, const char *path, view_req *q, dm_errinfo *err);
+/* After the call made with q->path: an error is told in the manager's
+ * names. Returns rc. */
+int view_req_end(dm_txn *t, const view_req *q, int rc, dm_errinfo *err);
+/* Rename the paths an error names (err->path, the alias's prefix in msg). */
+void view_fix_err(const dm_view *v, const view_alias *via, const char *asked, dm_errinfo *err);
 
 /* defaults.c */
 int defaults_apply(dm *d, dm_txn *t, const char *file, dm_errinfo *err);

@@ -310,13 +310,28 @@ int resolve_table_path(dm_txn *t, const char *table_path, dm_target *tg, dm_erri
 	return DM_OK;
 }
 
+/* The same read in the names of the transaction's view. */
+static int get_value_viewed(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, bool reveal,
+			    dm_errinfo *err)
+{
+	view_req q;
+	int rc = view_req_begin(t, path, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, get_value(d, t, q.path, buf, bufsz, reveal, err), err);
+	return rc;
+}
+
 int dm_get_value_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
 {
+	if (t && t->view)
+		return get_value_viewed(d, t, path, buf, bufsz, false, err);
 	return get_value(d, t, path, buf, bufsz, false, err);
 }
 
 int dm_get_secret_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufsz, dm_errinfo *err)
 {
+	if (t && t->view)
+		return get_value_viewed(d, t, path, buf, bufsz, true, err);
 	return get_value(d, t, path, buf, bufsz, true, err);
 }
 
@@ -356,7 +371,7 @@ static int collect_inst(void *ctx, uint32_t inst)
 	return 0;
 }
 
-int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_t *n, dm_errinfo *err)
+static int list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_t *n, dm_errinfo *err)
 {
 	dm_target tg;
 	int rc = resolve_table_path(t, table_path, &tg, err);
@@ -371,4 +386,15 @@ int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_
 	*insts = l.v;
 	*n = l.n;
 	return DM_OK;
+}
+
+int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_t *n, dm_errinfo *err)
+{
+	if (!t->view)
+		return list_instances(t, table_path, insts, n, err);
+	view_req q;
+	int rc = view_req_begin(t, table_path, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, list_instances(t, q.path, insts, n, err), err);
+	return rc;
 }

@@ -40,15 +40,44 @@ typedef struct rctx {
 	MDB_cursor *cur;
 	stored_param *sp;       /* stack of collected params, one frame per walk level */
 	size_t sp_n, sp_cap;
+	/* With a view: items are reported by the names it shows. In alias
+	 * mode (alias set) the walk is in the alias's stored subtree and
+	 * reports it under the visible name; otherwise under stored names. */
+	const dm_view *view;
+	const view_alias *alias;
+	char *shown;            /* DM_PATH_MAX * 2, only with a view */
 } rctx;
 
 static int step(rctx *r, uint16_t si, const dm_node *node, size_t len, bool want_inst);
 static int walk(rctx *r, const dm_node *obj, size_t len, unsigned depth, bool empty);
 
+static bool in_alias(const rctx *r, const char *path, size_t len)
+{
+	return r->alias && len >= r->alias->slen && !memcmp(path, r->alias->stored, r->alias->slen);
+}
+
+/* The name r->path[0..len) (NUL-terminated) is reported by, NULL when the
+ * view does not show it. */
+static const char *shown_name(rctx *r, size_t len)
+{
+	if (in_alias(r, r->path, len)) {
+		if (!view_alias_covers(r->alias, r->path, len) ||
+		    view_alias_rename(r->alias, r->path, len, r->shown, DM_PATH_MAX * 2) != 1)
+			return NULL;
+		return r->shown;
+	}
+	return view_native(r->view, r->path, len) ? r->path : NULL;
+}
+
 static int emit(rctx *r, const dm_node *n, size_t len, const char *val, size_t vlen)
 {
 	char saved = r->path[len];
 	r->path[len] = 0;
+	const char *name = r->path;
+	if (r->view && !(name = shown_name(r, len))) {
+		r->path[len] = saved;
+		return 0;
+	}
 	char *vcopy = NULL;
 	if (val && val != r->vbuf) {
 		/* the callback wants a NUL-terminated value; LMDB's has none */
@@ -62,7 +91,7 @@ static int emit(rctx *r, const dm_node *n, size_t len, const char *val, size_t v
 			return DM_ERR_NOMEM;
 		}
 	}
-	dm_item it = {r->path, n, val, val ? vlen : 0};
+	dm_item it = {name, n, val, val ? vlen : 0};
 	int rc = r->cb(r->cb_ctx, &it);
 	free(vcopy);
 	r->path[len] = saved;
@@ -217,6 +246,8 @@ typedef struct inst_iter {
 } inst_iter;
 
 static int match_search(rctx *r, const dm_seg *seg, size_t len);
+static int resolve_run(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsigned max_depth,
+		       dm_item_cb cb, void *ctx, dm_errinfo *err, const dm_view *view, const view_alias *alias);
 
 static int each_inst(void *ctx, uint32_t inst)
 {
@@ -243,6 +274,50 @@ static int each_inst(void *ctx, uint32_t inst)
 	return it->rc != 0;
 }
 
+/* Is an alias served from the object r->path[0..len)? */
+static bool alias_served_from(const rctx *r, size_t len)
+{
+	for (size_t i = 0; i < r->view->n_aliases; i++) {
+		const view_alias *a = &r->view->aliases[i];
+		if (!a->identity && a->slen == len && !memcmp(a->stored, r->path, len))
+			return true;
+	}
+	return false;
+}
+
+/* Does the walk under a view enter the child object r->path[0..len)?
+ * Subtrees that show nothing are passed by without a lookup. */
+static bool view_enters(const rctx *r, size_t len)
+{
+	if (in_alias(r, r->path, len))
+		return view_alias_covers(r->alias, r->path, len);
+	return view_descend(r->view, r->path, len) || (!r->alias && alias_served_from(r, len));
+}
+
+/*
+ * A single-instance object under a view: walked under its own name when
+ * anything there shows natively, then once more for each alias served
+ * from it, reporting the subtree under the alias's visible name. One pass
+ * per name keeps each reported object's parameters together.
+ */
+static int walk_viewed(rctx *r, const dm_node *obj, size_t len, unsigned depth, bool empty)
+{
+	int rc = DM_OK;
+	if (r->alias || view_descend(r->view, r->path, len))
+		rc = walk(r, obj, len, depth, empty);
+	if (r->alias)
+		return rc;
+	for (size_t i = 0; !rc && i < r->view->n_aliases; i++) {
+		const view_alias *a = &r->view->aliases[i];
+		if (a->identity || a->slen != len || memcmp(a->stored, r->path, len))
+			continue;
+		r->alias = a;
+		rc = walk(r, obj, len, depth, empty);
+		r->alias = NULL;
+	}
+	return rc;
+}
+
 static int walk_children(rctx *r, const dm_node *obj, size_t len, unsigned depth, size_t frame, bool empty)
 {
 	for (const dm_node *c = obj->first_child; c; c = c->next_sibling) {
@@ -251,6 +326,10 @@ static int walk_children(rctx *r, const dm_node *obj, size_t len, unsigned depth
 		bool has_data = child_has_data(r, frame, empty, c->name);
 		size_t l = len;
 		int rc = append(r, &l, c->name, strlen(c->name), true);
+		if (!rc && r->view && !view_enters(r, l)) {
+			r->path[len] = 0;
+			continue;
+		}
 		if (!rc && c->u.obj.table) {
 			if (r->flags & DM_RESOLVE_TABLES)
 				rc = emit(r, c, l, NULL, 0);
@@ -260,7 +339,7 @@ static int walk_children(rctx *r, const dm_node *obj, size_t len, unsigned depth
 				rc = it.rc;
 			}
 		} else if (!rc) {
-			rc = walk(r, c, l, depth, !has_data);
+			rc = r->view ? walk_viewed(r, c, l, depth, !has_data) : walk(r, c, l, depth, !has_data);
 		}
 		r->path[len] = 0;
 		if (rc)
@@ -436,7 +515,8 @@ static int match_search(rctx *r, const dm_seg *seg, size_t len)
 		cond_eval ce = {c, false, 0, ""};
 		dm_errinfo e = {0};
 		r->ref_depth++;
-		int rc = dm_resolve(r->t, DM_GRAMMAR_USP, expr, DM_RESOLVE_PARAMS, 0, cond_cb, &ce, &e);
+		/* expr is in stored names already: no view */
+		int rc = resolve_run(r->t, DM_GRAMMAR_USP, expr, DM_RESOLVE_PARAMS, 0, cond_cb, &ce, &e, NULL, NULL);
 		r->ref_depth--;
 		if (ce.err)
 			return dm_err_set(r->err, ce.err, 0, r->path, "[%s]", ce.why);
@@ -661,8 +741,8 @@ static int check_schema(const dm_schema *s, const dm_path *p, dm_errinfo *err, c
 	return DM_OK;
 }
 
-int dm_resolve(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsigned max_depth,
-	       dm_item_cb cb, void *ctx, dm_errinfo *err)
+static int resolve_run(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsigned max_depth,
+		       dm_item_cb cb, void *ctx, dm_errinfo *err, const dm_view *view, const view_alias *alias)
 {
 	dm_path p;
 	int rc = dm_path_parse(expr, g, &p, err);
@@ -684,7 +764,11 @@ int dm_resolve(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsign
 	r->cb = cb;
 	r->cb_ctx = ctx;
 	r->err = err;
-	if ((rc = mdb_cursor_open(t->txn, t->d->dbi_tree, &r->cur))) {
+	r->view = view;
+	r->alias = alias && !alias->identity ? alias : NULL;
+	if (view && !(r->shown = malloc(DM_PATH_MAX * 2))) {
+		rc = dm_err_set(err, DM_ERR_NOMEM, 0, expr, NULL);
+	} else if ((rc = mdb_cursor_open(t->txn, t->d->dbi_tree, &r->cur))) {
 		rc = store_lmdb_err(rc, err, "cursor");
 	} else {
 		size_t len = 0;
@@ -693,8 +777,22 @@ int dm_resolve(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsign
 			rc = step(r, 1, t->d->schema->root, len, false);
 		mdb_cursor_close(r->cur);
 	}
+	free(r->shown);
 	free(r->sp);
 	free(r);
 	dm_path_free(&p);
+	return rc;
+}
+
+int dm_resolve(dm_txn *t, dm_grammar g, const char *expr, unsigned flags, unsigned max_depth,
+	       dm_item_cb cb, void *ctx, dm_errinfo *err)
+{
+	if (!t->view)
+		return resolve_run(t, g, expr, flags, max_depth, cb, ctx, err, NULL, NULL);
+	view_req q;
+	int rc = view_req_begin(t, expr, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, resolve_run(t, g, q.path, flags, max_depth, cb, ctx, err, t->view, q.via),
+				  err);
 	return rc;
 }

@@ -331,6 +331,7 @@ int dm_txn_group_end(dm_txn *t, bool keep, dm_errinfo *err)
 	int rc = check_touched(t, t->group_touched, err);
 	if (rc) {
 		group_undo(t);
+		view_fix_err(t->view, NULL, NULL, err);
 		return rc;
 	}
 	rc = store_fault();
@@ -386,6 +387,8 @@ int dm_txn_commit(dm_txn *t, uint64_t *txn_id, dm_errinfo *err)
 			rc = store_meta_put_u64(t, "txn", ++id, err);
 	}
 	if (rc) {
+		/* a deferred check names a stored instance: tell it in the view's names */
+		view_fix_err(t->view, NULL, NULL, err);
 		dm_txn_abort(t);
 		return rc;
 	}

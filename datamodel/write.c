@@ -55,7 +55,7 @@ static int check_param_access(dm_txn *t, const dm_target *tg, bool *stored_befor
 	return dm_err_set(err, DM_ERR_NOT_WRITABLE, 0, tg->path, "%s is read-only", tg->path);
 }
 
-int dm_set(dm_txn *t, const char *path, const char *value, dm_errinfo *err)
+static int set_param(dm_txn *t, const char *path, const char *value, dm_errinfo *err)
 {
 	int rc = txn_require_write(t, err);
 	if (rc)
@@ -263,7 +263,7 @@ static int add_instance(dm_txn *t, dm_target *tg, uint32_t inst, const char *ali
 	return DM_OK;
 }
 
-int dm_add(dm_txn *t, const char *table_path, const char *alias, uint32_t *inst, dm_errinfo *err)
+static int add_object(dm_txn *t, const char *table_path, const char *alias, uint32_t *inst, dm_errinfo *err)
 {
 	int rc = txn_require_write(t, err);
 	if (rc)
@@ -284,7 +284,7 @@ int dm_add(dm_txn *t, const char *table_path, const char *alias, uint32_t *inst,
 	return DM_OK;
 }
 
-int dm_add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_errinfo *err)
+static int add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_errinfo *err)
 {
 	int rc = txn_require_write(t, err);
 	if (rc)
@@ -303,7 +303,7 @@ int dm_add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_errinfo
 	return add_instance(t, &tg, inst, NULL, err);
 }
 
-int dm_delete(dm_txn *t, const char *obj_path, dm_errinfo *err)
+static int delete_object(dm_txn *t, const char *obj_path, dm_errinfo *err)
 {
 	int rc = txn_require_write(t, err);
 	if (rc)
@@ -329,6 +329,52 @@ int dm_delete(dm_txn *t, const char *obj_path, dm_errinfo *err)
 	if ((rc = store_del_subtree(t, tg.path, tg.len, err)))
 		return rc;
 	return txn_record(t, DM_CHANGE_DELETE, tg.path, NULL, NULL);
+}
+
+/* ---- the public calls: request paths in the transaction's view ------------ */
+
+int dm_set(dm_txn *t, const char *path, const char *value, dm_errinfo *err)
+{
+	if (!t || !t->view)
+		return set_param(t, path, value, err);
+	view_req q;
+	int rc = view_req_begin(t, path, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, set_param(t, q.path, value, err), err);
+	return rc;
+}
+
+int dm_add(dm_txn *t, const char *table_path, const char *alias, uint32_t *inst, dm_errinfo *err)
+{
+	if (!t->view)
+		return add_object(t, table_path, alias, inst, err);
+	view_req q;
+	int rc = view_req_begin(t, table_path, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, add_object(t, q.path, alias, inst, err), err);
+	return rc;
+}
+
+int dm_add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_errinfo *err)
+{
+	if (!t->view)
+		return add_numbered(t, table_path, inst, err);
+	view_req q;
+	int rc = view_req_begin(t, table_path, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, add_numbered(t, q.path, inst, err), err);
+	return rc;
+}
+
+int dm_delete(dm_txn *t, const char *obj_path, dm_errinfo *err)
+{
+	if (!t->view)
+		return delete_object(t, obj_path, err);
+	view_req q;
+	int rc = view_req_begin(t, obj_path, &q, err);
+	if (!rc)
+		rc = view_req_end(t, &q, delete_object(t, q.path, err), err);
+	return rc;
 }
 
 int dm_set_as_agent(dm_txn *t, const char *path, const char *value, dm_errinfo *err)

@@ -238,7 +238,7 @@ int usp_msg_process(usp_agent *a, dm *d, const usp_ctl *ctl, const uint8_t *buf,
 	}
 	switch (msg->body->msg_body_case) {
 	case USP__BODY__MSG_BODY_REQUEST: {
-		usp_req_ctx c = {a, d, ctl, msg, m};
+		usp_req_ctx c = {a, d, ctl, msg, m, a ? usp_agent_options(a)->view : NULL};
 		rc = serve_request(&c, msg_id, resp, resp_len);
 		break;
 	}
@@ -324,6 +324,14 @@ static int collect_obj(void *ctx, const dm_item *it)
 	o->node = it->node;
 	oc->n++;
 	return 0;
+}
+
+int usp_req_txn_begin(const usp_req_ctx *c, dm_txn_mode mode, const dm_origin *origin, dm_txn **t)
+{
+	int rc = dm_txn_begin(c->d, mode, origin, t);
+	if (!rc)
+		dm_txn_set_view(*t, c->view);
+	return rc;
 }
 
 int usp_resolve_objects(usp_mem *m, dm_txn *t, const char *expr, usp_obj **objs, size_t *n,

@@ -362,7 +362,7 @@ int usp_handle_add(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
 		return USP_ERR_RESOURCES_EXCEEDED;
 	dm_origin origin = {DM_ORIGIN_USP, c->ctl->endpoint_id};
 	dm_txn *t;
-	int rc = dm_txn_begin(c->d, DM_TXN_WRITE, &origin, &t);
+	int rc = usp_req_txn_begin(c, DM_TXN_WRITE, &origin, &t);
 	if (rc)
 		return (int)usp_err_code(rc, USP_OP_ADD);
 	add_req a = {c, t, ad->allow_partial, err};

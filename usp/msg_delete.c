@@ -206,7 +206,7 @@ int usp_handle_delete(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
 		return USP_ERR_RESOURCES_EXCEEDED;
 	dm_origin origin = {DM_ORIGIN_USP, c->ctl->endpoint_id};
 	dm_txn *t;
-	int rc = dm_txn_begin(c->d, DM_TXN_WRITE, &origin, &t);
+	int rc = usp_req_txn_begin(c, DM_TXN_WRITE, &origin, &t);
 	if (rc)
 		return (int)usp_err_code(rc, USP_OP_DELETE);
 	del_req d = {c, t, del->allow_partial, err};

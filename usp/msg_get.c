@@ -142,7 +142,7 @@ int usp_handle_get(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
 	if (!gr)
 		return USP_ERR_RESOURCES_EXCEEDED;
 	dm_txn *t;
-	int rc = dm_txn_begin(c->d, DM_TXN_READ, NULL, &t);
+	int rc = usp_req_txn_begin(c, DM_TXN_READ, NULL, &t);
 	if (rc)
 		return (int)usp_err_code(rc, USP_OP_GET);
 	for (size_t i = 0; i < g->n_param_paths && !rc; i++) {

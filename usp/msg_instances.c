@@ -134,7 +134,7 @@ int usp_handle_get_instances(usp_req_ctx *c, Usp__Response *resp, Usp__Error *er
 	if (!gr)
 		return USP_ERR_RESOURCES_EXCEEDED;
 	dm_txn *t;
-	int rc = dm_txn_begin(c->d, DM_TXN_READ, NULL, &t);
+	int rc = usp_req_txn_begin(c, DM_TXN_READ, NULL, &t);
 	if (rc)
 		return (int)usp_err_code(rc, USP_OP_GET_INSTANCES);
 	for (size_t i = 0; i < g->n_obj_paths && !rc; i++) {

@@ -307,7 +307,8 @@ static void sync_done(void *ctx, uint64_t req_id, int code, const dm_arg *out, s
 /* Everything one command of the request needs. */
 typedef struct cmd_run {
 	usp_req_ctx *c;
-	const char *path;      /* instantiated command path */
+	const char *path;      /* instantiated command path, as the Controller names it */
+	const char *stored;    /* the same in the store's names, for the engine */
 	const dm_arg *in;
 	size_t n_in;
 	const char *key;
@@ -318,7 +319,7 @@ static void run_sync(const cmd_run *r, op_result *res)
 {
 	sync_ctx s = {r->c->mem, res};
 	dm_errinfo e = {0};
-	int rc = dm_operate(r->c->d, r->path, r->in, r->n_in, r->key, &r->origin, sync_done, &s, NULL, &e);
+	int rc = dm_operate(r->c->d, r->stored, r->in, r->n_in, r->key, &r->origin, sync_done, &s, NULL, &e);
 	if (rc)
 		set_failure(r->c->mem, res, usp_err_code(rc, USP_OP_OPERATE), e.msg);
 }
@@ -347,7 +348,7 @@ static uint32_t start_async(const cmd_run *r, op_result *res, const char **msg)
 		return usp_err_code(rc, USP_OP_OPERATE);
 	}
 	live_add(op);
-	rc = dm_operate(r->c->d, r->path, r->in, r->n_in, r->key, &r->origin, async_done, op, NULL, &e);
+	rc = dm_operate(r->c->d, r->stored, r->in, r->n_in, r->key, &r->origin, async_done, op, NULL, &e);
 	if (rc) {
 		/* never started, so never completes: the row goes at once */
 		row_status(op->d, op->inst, "Error", true);
@@ -417,7 +418,11 @@ static op_result *run_command(usp_req_ctx *c, const Usp__Operate *q, const char 
 			    usp_mem_printf(c->mem, "no permission to execute %s", path));
 		return res;
 	}
-	cmd_run r = {.c = c, .path = path, .key = q->command_key ? q->command_key : ""};
+	/* resolved through the view, so the view maps it */
+	char stored[1024];
+	if (dm_view_store(c->view, path, stored, sizeof stored) != 1)
+		return NULL;
+	cmd_run r = {.c = c, .path = path, .stored = stored, .key = q->command_key ? q->command_key : ""};
 	r.origin = (dm_origin){DM_ORIGIN_USP, c->ctl->endpoint_id};
 	dm_arg *in = NULL;
 	if (inputs_for(c->mem, cmd, q, &in, &r.n_in))
@@ -473,7 +478,7 @@ static uint32_t resolve_commands(usp_req_ctx *c, const char *path, cmd_list *l, 
 		return usp_err_code(DM_ERR_NOT_COMMAND, USP_OP_OPERATE);
 	}
 	dm_txn *t;
-	if ((rc = dm_txn_begin(c->d, DM_TXN_READ, NULL, &t)))
+	if ((rc = usp_req_txn_begin(c, DM_TXN_READ, NULL, &t)))
 		return usp_err_code(rc, USP_OP_OPERATE);
 	rc = dm_resolve(t, DM_GRAMMAR_USP, path, DM_RESOLVE_COMMANDS, 0, collect, l, &e);
 	dm_txn_abort(t);

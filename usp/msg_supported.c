@@ -70,6 +70,8 @@ typedef struct sdm_ctx {
 	const dm_schema *schema;
 	const Usp__GetSupportedDM *q;
 	const char *uri;
+	const dm_view *view; /* the Controllers' names; NULL: the schema's */
+	const char *prefix;  /* the requested object in those names: every name reported starts so */
 } sdm_ctx;
 
 /* Names and paths the response points to belong to the schema (see the top
@@ -88,8 +90,9 @@ bool usp_value_change_ignored(const dm_node *param)
 }
 
 /* R-GSP.0: without Read permission an element is treated as absent. Obj
- * governs objects, Param parameters, CommandEvent commands and events. */
-static bool readable(const sdm_ctx *c, const dm_node *n)
+ * governs objects, Param parameters, CommandEvent commands and events.
+ * name is n's supported path as the Controller sees it. */
+static bool readable(const sdm_ctx *c, const dm_node *n, const char *name)
 {
 	if (!c->ctl || !c->ctl->role)
 		return true;
@@ -99,7 +102,54 @@ static bool readable(const sdm_ctx *c, const dm_node *n)
 		[DM_NODE_COMMAND] = USP_PERM_CMD_EVENT,
 		[DM_NODE_EVENT] = USP_PERM_CMD_EVENT,
 	};
-	return usp_allowed(c->ctl, kinds[dm_node_get_kind(n)], dm_node_path(n), USP_PERM_R);
+	return usp_allowed(c->ctl, kinds[dm_node_get_kind(n)], name, USP_PERM_R);
+}
+
+/* ---------------------------------------------------------------------------
+ * Names under a view (mapping/views.h): a subtree the view renames is
+ * reported under its visible name, limited to what the view shows there; a
+ * hidden one is left out. Without a view every name is the schema's own.
+ * ------------------------------------------------------------------------- */
+
+/*
+ * The supported path of n below its object obj, which is reported as
+ * obj_name: *out is NULL when the view does not show n there. A name
+ * shows n when the view maps it back to n's own path.
+ */
+static int child_name(const sdm_ctx *c, const char *obj_name, const dm_node *obj, const dm_node *n, char **out)
+{
+	const char *np = dm_node_path(n);
+	*out = NULL;
+	if (!c->view) {
+		*out = schema_str(np);
+		return DM_OK;
+	}
+	char name[1024], stored[1024];
+	int len = snprintf(name, sizeof name, "%s%s", obj_name, np + strlen(dm_node_path(obj)));
+	if (len < 0 || (size_t)len >= sizeof name || dm_view_store(c->view, name, stored, sizeof stored) != 1 ||
+	    strcmp(stored, np))
+		return DM_OK;
+	*out = strcmp(name, np) ? usp_mem_strdup(c->mem, name) : schema_str(np);
+	return *out ? DM_OK : DM_ERR_NOMEM;
+}
+
+/* The name the view renames the object n to, NULL when it keeps n's own
+ * name (or hides it), when its parent is renamed already (n's new name
+ * comes with the parent's), or when the name is outside the request. */
+static int renamed(const sdm_ctx *c, const dm_node *n, char **out)
+{
+	char shown[1024], parent[1024];
+	const dm_node *up = dm_node_parent(n);
+	*out = NULL;
+	if (dm_view_show(c->view, dm_node_path(n), shown, sizeof shown) != 1 || !strcmp(shown, dm_node_path(n)))
+		return DM_OK;
+	if (up && dm_view_show(c->view, dm_node_path(up), parent, sizeof parent) == 1 &&
+	    strcmp(parent, dm_node_path(up)))
+		return DM_OK;
+	if (strncmp(shown, c->prefix, strlen(c->prefix)))
+		return DM_OK;
+	*out = usp_mem_strdup(c->mem, shown);
+	return *out ? DM_OK : DM_ERR_NOMEM;
 }
 
 static const char *model_uri(usp_mem *m, const dm_schema *s)
@@ -270,27 +320,31 @@ static int add_element(const sdm_ctx *c, const dm_node *ch, const sdm_want *w, s
 	return DM_OK;
 }
 
-static int add_elements(const sdm_ctx *c, const dm_node *obj, const sdm_want *w, sdm_obj *o)
+static int add_elements(const sdm_ctx *c, const dm_node *obj, const char *name, const sdm_want *w, sdm_obj *o)
 {
 	int rc = alloc_elements(c->mem, obj, w, o);
 	if (w->only)
 		return rc ? rc : add_element(c, w->only, w, o);
-	for (const dm_node *ch = dm_node_first_child(obj); ch && !rc; ch = dm_node_next_sibling(ch))
-		if (dm_node_get_kind(ch) != DM_NODE_OBJECT && readable(c, ch))
+	for (const dm_node *ch = dm_node_first_child(obj); ch && !rc; ch = dm_node_next_sibling(ch)) {
+		char *el;
+		if (dm_node_get_kind(ch) == DM_NODE_OBJECT || (rc = child_name(c, name, obj, ch, &el)) || !el)
+			continue;
+		if (readable(c, ch, el))
 			rc = add_element(c, ch, w, o);
+	}
 	return rc;
 }
 
-static sdm_obj *object_result(const sdm_ctx *c, const dm_node *obj, const sdm_want *w)
+static sdm_obj *object_result(const sdm_ctx *c, const dm_node *obj, const char *name, const sdm_want *w)
 {
 	sdm_obj *o = usp_mem_new_msg(c->mem, &usp__get_supported_dmresp__supported_object_result__descriptor);
 	if (!o)
 		return NULL;
-	o->supported_obj_path = schema_str(dm_node_path(obj));
+	o->supported_obj_path = (char *)name;
 	o->is_multi_instance = dm_node_is_table(obj);
 	o->access = o->is_multi_instance ? table_access[dm_node_access(obj)]
 					 : USP__GET_SUPPORTED_DMRESP__OBJ_ACCESS_TYPE__OBJ_READ_ONLY;
-	if (add_elements(c, obj, w, o))
+	if (add_elements(c, obj, name, w, o))
 		return NULL;
 	if (w->keys && !w->only && add_keysets(c->mem, obj, o))
 		return NULL;
@@ -310,43 +364,70 @@ static size_t subtree_objects(const dm_node *obj, bool first_level)
 	return n;
 }
 
-static int add_object(const sdm_ctx *c, const dm_node *obj, const sdm_want *w, sdm_req_result *r)
+static int add_object(const sdm_ctx *c, const dm_node *obj, const char *name, const sdm_want *w,
+		      sdm_req_result *r)
 {
-	if (!readable(c, obj))
+	if (!readable(c, obj, name))
 		return DM_OK;
-	sdm_obj *o = object_result(c, obj, w);
+	sdm_obj *o = object_result(c, obj, name, w);
 	if (!o)
 		return DM_ERR_NOMEM;
 	r->supported_objs[r->n_supported_objs++] = o;
 	return DM_OK;
 }
 
+static int add_subtree(const sdm_ctx *c, const dm_node *obj, const char *name, bool in_rename, const sdm_want *w,
+		       sdm_req_result *r);
+
+/* A sub-object under its name below name, and once more under the name
+ * the view renames it to (the subtree an alias serves), unless the walk
+ * is in a renamed subtree already. */
+static int add_child_subtree(const sdm_ctx *c, const dm_node *obj, const char *name, bool in_rename,
+			     const dm_node *ch, const sdm_want *w, sdm_req_result *r)
+{
+	char *cn, *rn = NULL;
+	int rc = child_name(c, name, obj, ch, &cn);
+	if (!rc && cn)
+		rc = add_subtree(c, ch, cn, in_rename, w, r);
+	if (!rc && c->view && !in_rename && !(rc = renamed(c, ch, &rn)) && rn)
+		rc = add_subtree(c, ch, rn, true, w, r);
+	return rc;
+}
+
 /* Pre-order, document order: each object before its sub-objects, as a
  * flattened BBF file lists them. An object the Controller may not read is
  * left out, but its sub-objects may still be readable. */
-static int add_subtree(const sdm_ctx *c, const dm_node *obj, const sdm_want *w, sdm_req_result *r)
+static int add_subtree(const sdm_ctx *c, const dm_node *obj, const char *name, bool in_rename, const sdm_want *w,
+		       sdm_req_result *r)
 {
-	int rc = add_object(c, obj, w, r);
+	int rc = add_object(c, obj, name, w, r);
 	for (const dm_node *ch = dm_node_first_child(obj); ch && !rc; ch = dm_node_next_sibling(ch))
 		if (dm_node_get_kind(ch) == DM_NODE_OBJECT)
-			rc = add_subtree(c, ch, w, r);
+			rc = add_child_subtree(c, obj, name, in_rename, ch, w, r);
 	return rc;
 }
 
 /* first_level_only: the object and its immediate sub-objects, the latter
  * without parameters, commands or events whatever the flags ask; their
  * unique key sets are still given (TR-369 GetSupportedDM examples). */
-static int add_first_level(const sdm_ctx *c, const dm_node *obj, const sdm_want *w, sdm_req_result *r)
+static int add_first_level(const sdm_ctx *c, const dm_node *obj, const char *name, bool in_rename,
+			   const sdm_want *w, sdm_req_result *r)
 {
-	int rc = add_object(c, obj, w, r);
+	int rc = add_object(c, obj, name, w, r);
 	sdm_want child = {.keys = w->keys};
-	for (const dm_node *ch = dm_node_first_child(obj); ch && !rc; ch = dm_node_next_sibling(ch))
-		if (dm_node_get_kind(ch) == DM_NODE_OBJECT)
-			rc = add_object(c, ch, &child, r);
+	for (const dm_node *ch = dm_node_first_child(obj); ch && !rc; ch = dm_node_next_sibling(ch)) {
+		char *cn, *rn = NULL;
+		if (dm_node_get_kind(ch) != DM_NODE_OBJECT || (rc = child_name(c, name, obj, ch, &cn)))
+			continue;
+		if (cn)
+			rc = add_object(c, ch, cn, &child, r);
+		if (!rc && c->view && !in_rename && !(rc = renamed(c, ch, &rn)) && rn)
+			rc = add_object(c, ch, rn, &child, r);
+	}
 	return rc;
 }
 
-static int report_object(const sdm_ctx *c, const dm_node *obj, sdm_req_result *r)
+static int report_object(const sdm_ctx *c, const dm_node *obj, const char *name, sdm_req_result *r)
 {
 	const Usp__GetSupportedDM *q = c->q;
 	sdm_want w = {
@@ -355,21 +436,29 @@ static int report_object(const sdm_ctx *c, const dm_node *obj, sdm_req_result *r
 		.events = q->return_events,
 		.keys = q->return_unique_key_sets,
 	};
-	size_t n = subtree_objects(obj, q->first_level_only);
+	/* under a view an object is reported at most twice: under its own
+	 * name and under the one an alias gives it */
+	size_t n = subtree_objects(obj, q->first_level_only) * (c->view ? 2 : 1);
 	if (!(r->supported_objs = usp_mem_alloc(c->mem, n * sizeof *r->supported_objs)))
 		return DM_ERR_NOMEM;
-	return q->first_level_only ? add_first_level(c, obj, &w, r) : add_subtree(c, obj, &w, r);
+	bool in_rename = strcmp(name, dm_node_path(obj)) != 0;
+	return q->first_level_only ? add_first_level(c, obj, name, in_rename, &w, r)
+				   : add_subtree(c, obj, name, in_rename, &w, r);
 }
 
 /* A parameter, command or event path: its object with that element alone;
  * the flags do not apply (TR-369 GetSupportedDM Request Fields). */
-static int report_element(const sdm_ctx *c, const dm_node *el, sdm_req_result *r)
+static int report_element(const sdm_ctx *c, const dm_node *el, const char *name, sdm_req_result *r)
 {
 	const dm_node *obj = dm_node_parent(el);
 	sdm_want w = {.params = true, .commands = true, .events = true, .only = el};
-	if (!(r->supported_objs = usp_mem_alloc(c->mem, sizeof *r->supported_objs)))
+	/* its object's name is the requested one less the element's */
+	size_t ol = strlen(name) - strlen(dm_node_name(el));
+	char *obj_name = usp_mem_alloc(c->mem, ol + 1);
+	if (!obj_name || !(r->supported_objs = usp_mem_alloc(c->mem, sizeof *r->supported_objs)))
 		return DM_ERR_NOMEM;
-	sdm_obj *o = object_result(c, obj, &w);
+	memcpy(obj_name, name, ol);
+	sdm_obj *o = object_result(c, obj, obj_name, &w);
 	if (!o)
 		return DM_ERR_NOMEM;
 	r->supported_objs[r->n_supported_objs++] = o;
@@ -457,8 +546,9 @@ static int count_item(void *ctx, const dm_item *item)
 }
 
 /* An instantiated path is answered only when its objects exist. */
-static uint32_t check_instances(dm *d, usp_mem *m, const char *req_path, size_t inst_end, const char **msg)
+static uint32_t check_instances(const sdm_ctx *c, dm *d, const char *req_path, size_t inst_end, const char **msg)
 {
+	usp_mem *m = c->mem;
 	char *prefix = usp_mem_alloc(m, inst_end + 1);
 	if (!prefix)
 		return USP_ERR_RESOURCES_EXCEEDED;
@@ -467,6 +557,7 @@ static uint32_t check_instances(dm *d, usp_mem *m, const char *req_path, size_t 
 	int rc = dm_txn_begin(d, DM_TXN_READ, NULL, &t);
 	if (rc)
 		return usp_err_code(rc, USP_OP_GET_SUPPORTED_DM);
+	dm_txn_set_view(t, c->view);
 	dm_errinfo e = {0};
 	size_t n = 0;
 	rc = dm_resolve(t, DM_GRAMMAR_USP, prefix, DM_RESOLVE_OBJECTS, 0, count_item, &n, &e);
@@ -486,14 +577,26 @@ static uint32_t check_instances(dm *d, usp_mem *m, const char *req_path, size_t 
 	return 0;
 }
 
-static const dm_node *find_supported(const dm_schema *s, usp_mem *m, const char *schema_path)
+/* The node a supported path names, in the Controller's names (*name gets
+ * the path as reported); NULL when the view or the schema has none. */
+static const dm_node *find_supported(const sdm_ctx *c, const char *schema_path, const char **name)
 {
-	const dm_node *n = dm_schema_find(s, schema_path);
-	size_t len = strlen(schema_path);
+	char stored[1024];
+	const char *sp = schema_path;
+	if (c->view) {
+		if (dm_view_store(c->view, schema_path, stored, sizeof stored) != 1)
+			return NULL;
+		sp = stored;
+	}
+	const dm_node *n = dm_schema_find(c->schema, sp);
+	size_t len = strlen(sp);
+	*name = schema_path;
 	/* "Device.WiFi.Radio." names the table "Device.WiFi.Radio.{i}." */
-	if (!n && len && schema_path[len - 1] == '.') {
-		char *table = usp_mem_printf(m, "%s{i}.", schema_path);
-		n = table ? dm_schema_find(s, table) : NULL;
+	if (!n && len && sp[len - 1] == '.') {
+		char *table = usp_mem_printf(c->mem, "%s{i}.", sp);
+		n = table ? dm_schema_find(c->schema, table) : NULL;
+		if (n && !(*name = usp_mem_printf(c->mem, "%s{i}.", schema_path)))
+			return NULL;
 	}
 	return n;
 }
@@ -507,22 +610,24 @@ static int fail(sdm_req_result *r, uint32_t code, const char *msg)
 	return DM_OK;
 }
 
-static int answer_path(const sdm_ctx *c, dm *d, const char *req_path, sdm_req_result *r)
+static int answer_path(sdm_ctx *c, dm *d, const char *req_path, sdm_req_result *r)
 {
 	sdm_path p;
+	const char *name = NULL;
 	uint32_t code = to_schema_notation(c->mem, req_path, &p);
 	if (code)
 		return fail(r, code, usp_mem_printf(c->mem, "%s is not a valid path", req_path));
-	const dm_node *n = find_supported(c->schema, c->mem, p.schema);
+	const dm_node *n = find_supported(c, p.schema, &name);
 	/* R-GSP.0: what the Controller may not read is reported as absent */
-	if (!n || !readable(c, n))
+	if (!n || !readable(c, n, name))
 		return fail(r, USP_ERR_INVALID_PATH,
 			    usp_mem_printf(c->mem, "%s is not in the supported data model", req_path));
 	const char *msg = NULL;
-	if (p.inst_end && (code = check_instances(d, c->mem, req_path, p.inst_end, &msg)))
+	if (p.inst_end && (code = check_instances(c, d, req_path, p.inst_end, &msg)))
 		return fail(r, code, msg);
 	r->data_model_inst_uri = (char *)c->uri;
-	return dm_node_get_kind(n) == DM_NODE_OBJECT ? report_object(c, n, r) : report_element(c, n, r);
+	c->prefix = name;
+	return dm_node_get_kind(n) == DM_NODE_OBJECT ? report_object(c, n, name, r) : report_element(c, n, name, r);
 }
 
 int usp_handle_get_supported_dm(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
@@ -531,7 +636,7 @@ int usp_handle_get_supported_dm(usp_req_ctx *c, Usp__Response *resp, Usp__Error 
 	const Usp__GetSupportedDM *q = rq ? rq->get_supported_dm : NULL;
 	if (!q)
 		return USP_ERR_INVALID_ARGUMENTS;
-	sdm_ctx sc = {.mem = c->mem, .ctl = c->ctl, .schema = dm_get_schema(c->d), .q = q};
+	sdm_ctx sc = {.mem = c->mem, .ctl = c->ctl, .schema = dm_get_schema(c->d), .q = q, .view = c->view};
 	sc.uri = model_uri(c->mem, sc.schema);
 	Usp__GetSupportedDMResp *gr = usp_mem_new_msg(c->mem, &usp__get_supported_dmresp__descriptor);
 	if (!gr || (q->n_obj_paths &&

@@ -670,6 +670,11 @@ static void fire(usp_subs *s, const usp_sub *sub, const usp_event *ev, const usp
 		queue_config(s, sub);
 }
 
+const dm_view *usp_subs_view(const usp_subs *s)
+{
+	return s->a ? usp_agent_options(s->a)->view : NULL;
+}
+
 /* The schema node of an instantiated path: instance numbers become "{i}". */
 static const dm_node *schema_node(usp_subs *s, const char *path)
 {
@@ -697,8 +702,29 @@ static const dm_node *schema_node(usp_subs *s, const char *path)
  * the same rule applies here (usp_value_change_ignored). */
 static bool value_ignored(usp_subs *s, const char *path)
 {
-	const dm_node *n = schema_node(s, path);
+	char stored[1024];
+	if (dm_view_store(usp_subs_view(s), path, stored, sizeof stored) != 1)
+		return false;
+	const dm_node *n = schema_node(s, stored);
 	return n && usp_value_change_ignored(n);
+}
+
+int usp_subs_read_txn(usp_subs *s, dm_txn **t)
+{
+	int rc = dm_txn_begin(s->d, DM_TXN_READ, NULL, t);
+	if (!rc)
+		dm_txn_set_view(*t, usp_subs_view(s));
+	return rc;
+}
+
+/* Which of the event's names the subscription matches: NULL for none. */
+static const char *matched_name(usp_subs *s, const usp_sub *sub, const usp_event *ev)
+{
+	if (sub_matches(s, sub, ev->path))
+		return ev->path;
+	if (ev->alt_path && sub_matches(s, sub, ev->alt_path))
+		return ev->alt_path;
+	return NULL;
 }
 
 /* A send may commit (an MTP writing its status) and so re-enter the feed
@@ -712,13 +738,16 @@ void usp_subs_dispatch(usp_subs *s, const usp_event *ev, const dm_origin *origin
 	s->busy++;
 	for (size_t i = 0; i < s->n_subs; i++) {
 		const usp_sub *sub = &s->subs[i];
-		if (sub->type != want || !sub_matches(s, sub, ev->path))
+		const char *name = sub->type == want ? matched_name(s, sub, ev) : NULL;
+		if (!name)
 			continue;
 		if (want == USP_SUB_VALUE_CHANGE && ignored < 0)
 			ignored = value_ignored(s, ev->path);
 		if (ignored == 1)
 			break;
-		fire(s, sub, ev, NULL, origin);
+		usp_event named = *ev; /* notified by the name subscribed to */
+		named.path = name;
+		fire(s, sub, &named, NULL, origin);
 	}
 	s->busy--;
 }
@@ -733,7 +762,7 @@ static void rebuild(usp_subs *s)
 	}
 	s->dirty = false;
 	dm_txn *t;
-	if (dm_txn_begin(s->d, DM_TXN_READ, NULL, &t))
+	if (usp_subs_read_txn(s, &t))
 		return;
 	usp_sub *subs = NULL;
 	size_t n = 0;
@@ -771,7 +800,7 @@ static void rebuild_run(void *ctx)
 		rebuild(s);
 	} else if (s->del_refresh) {
 		dm_txn *t;
-		if (!dm_txn_begin(s->d, DM_TXN_READ, NULL, &t)) {
+		if (!usp_subs_read_txn(s, &t)) {
 			refresh_del_sets(s, t);
 			dm_txn_abort(t);
 		}
@@ -845,22 +874,46 @@ static void watch(usp_subs *s, const dm_change *c)
 	}
 }
 
+/*
+ * The names Controllers know a stored path by (mapping/views.h): the one
+ * the view shows, and the stored name too when the view also serves it
+ * as itself. false when the view hides it: nothing is notified.
+ */
+static bool visible_names(usp_subs *s, const char *stored, char *shown, size_t n, usp_event *ev)
+{
+	const dm_view *v = usp_subs_view(s);
+	char back[1024];
+	ev->path = stored;
+	ev->alt_path = NULL;
+	if (!v)
+		return true;
+	bool native = dm_view_store(v, stored, back, sizeof back) == 1 && !strcmp(back, stored);
+	if (dm_view_show(v, stored, shown, n) != 1)
+		return native;
+	ev->path = shown;
+	if (native && strcmp(shown, stored))
+		ev->alt_path = stored;
+	return true;
+}
+
 static void on_change(void *ctx, const dm_change *c)
 {
 	usp_subs *s = ctx;
-	if (c->kind == DM_CHANGE_VALUE)
-		usp_subs_live_seen(s, c->path, c->new_value);
-	/* a later transaction sees the subscriptions an earlier one made */
-	if (s->dirty && c->txn_id != s->dirty_txn)
-		rebuild(s);
+	char shown[1024];
 	usp_event ev = {
 		.kind = c->kind,
-		.path = c->path,
 		.value = c->new_value,
 		.args = c->args,
 		.n_args = c->n_args,
 	};
-	usp_subs_dispatch(s, &ev, c->origin);
+	bool visible = visible_names(s, c->path, shown, sizeof shown, &ev);
+	if (visible && c->kind == DM_CHANGE_VALUE)
+		usp_subs_live_seen(s, ev.path, c->new_value);
+	/* a later transaction sees the subscriptions an earlier one made */
+	if (s->dirty && c->txn_id != s->dirty_txn)
+		rebuild(s);
+	if (visible)
+		usp_subs_dispatch(s, &ev, c->origin);
 	watch(s, c);
 }
 

@@ -181,11 +181,18 @@ struct usp_subs {
 /* A change as the matcher sees it (feed changes and polled live values). */
 typedef struct usp_event {
 	dm_change_kind kind;
-	const char *path;
+	const char *path;      /* in the Controllers' names */
+	const char *alt_path;  /* a second name the USP view gives it, or NULL */
 	const char *value;     /* VALUE: the new value */
 	const dm_arg *args;    /* EVENT */
 	size_t n_args;
 } usp_event;
+
+/* The names Controllers use (usp_options.view), NULL for the store's own:
+ * every transaction reading what a Controller named goes through it. */
+const dm_view *usp_subs_view(const usp_subs *s);
+/* A read transaction in those names. */
+int usp_subs_read_txn(usp_subs *s, dm_txn **t);
 
 /* subs_notify.c: build the Notify for one matched subscription and deliver
  * it (permission check, Controller Enable, retry when NotifRetry). */

@@ -129,7 +129,7 @@ static int add_unique_keys(usp_subs *s, const usp_ctl *ctl, const char *inst_pat
 			   Usp__Notify__ObjectCreation *oc, usp_mem *m)
 {
 	dm_txn *t;
-	if (dm_txn_begin(s->d, DM_TXN_READ, NULL, &t))
+	if (usp_subs_read_txn(s, &t))
 		return DM_OK; /* keys are informative: the notification still goes */
 	const dm_node *table = NULL;
 	dm_resolve(t, DM_GRAMMAR_USP, inst_path, DM_RESOLVE_OBJECTS, 0, node_cb, &table, NULL);
@@ -255,7 +255,7 @@ static char *boot_parameter_map(usp_subs *s, const char *recipient)
 	json j = {.first = true};
 	json_put(&j, "{", 1);
 	dm_txn *t;
-	if (recipient[0] && !dm_txn_begin(s->d, DM_TXN_READ, NULL, &t)) {
+	if (recipient[0] && !usp_subs_read_txn(s, &t)) {
 		char table[300];
 		snprintf(table, sizeof table, "%s.BootParameter.", recipient);
 		uint32_t *insts = NULL;

@@ -113,7 +113,7 @@ static void poll_gather(usp_subs *s, dm_txn *t, poll_set *p)
 static void poll_now(usp_subs *s)
 {
 	dm_txn *t;
-	if (dm_txn_begin(s->d, DM_TXN_READ, NULL, &t))
+	if (usp_subs_read_txn(s, &t))
 		return;
 	poll_set p = {.d = s->d};
 	poll_gather(s, t, &p);

@@ -30,6 +30,10 @@ typedef struct usp_options {
 	const char *tls_cert;
 	const char *tls_key;
 	const char *tls_ca;
+	/* The names Controllers use (mapping/views.h: the USP view): every
+	 * request, schema listing and subscription goes through it. NULL:
+	 * the store's own names. Must outlive the agent. */
+	const dm_view *view;
 } usp_options;
 
 /*

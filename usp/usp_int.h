@@ -161,7 +161,12 @@ typedef struct usp_req_ctx {
 	const usp_ctl *ctl;
 	const Usp__Msg *req; /* the decoded request */
 	usp_mem *mem;        /* for everything in the response */
+	const dm_view *view; /* the Controllers' names (usp_options.view), or NULL */
 } usp_req_ctx;
+
+/* Begin a transaction of a Controller's request: its paths are in the
+ * names of c->view. */
+int usp_req_txn_begin(const usp_req_ctx *c, dm_txn_mode mode, const dm_origin *origin, dm_txn **t);
 
 /*
  * A request handler fills resp (a Usp__Response already linked into the

@@ -17,11 +17,13 @@ cwmp-usp-mapping.md sections 6, 7, 8 and 15):
   - retiring CWMP from USP with EnableCWMP, and the USP variant's
     Device.CWMPManagementServer.EnableCWMP as the same stored value (C12);
   - the USP view without the CWMP-only Device.ManagementServer. (C14);
+  - the CWMP view's Device.USPAgent. as the stored LocalAgent (section 2):
+    read, provisioned and notified by that name; duetctl takes both;
   - concurrent writes of the same parameters by both: serialised, atomic,
     one final value (C4).
 
 Tests marked expectedFailure cover mapping/ work that does not exist yet
-(the variant bridge, per-view visibility, TransferComplete!).
+(TransferComplete! of an ACS transfer).
 """
 import os
 import sys
@@ -267,7 +269,6 @@ class RetireCwmp(AbCase):
         objs = r.req_obj_results[0].supported_objs
         self.assertEqual([p.param_name for o in objs for p in o.supported_params], ["EnableCWMP"])
 
-    @unittest.expectedFailure  # mapping/: the variant bridge does not exist yet
     def test_usp_variant_enable_cwmp_is_the_same_value(self):
         self.ctl.set({"Device.CWMPManagementServer.": {"EnableCWMP": "false"}})
         vals = uc.get_values(self.ctl.get("Device.ManagementServer.EnableCWMP",
@@ -276,7 +277,6 @@ class RetireCwmp(AbCase):
         self.ctl.set({"Device.ManagementServer.": {"EnableCWMP": "true"}})
         self.assertEqual(self.ctl.value("Device.CWMPManagementServer.EnableCWMP"), "true")
 
-    @unittest.expectedFailure  # mapping/: the variant bridge does not exist yet
     def test_controller_retires_cwmp_with_the_usp_variant_enable(self):
         self.retire_and_restore("Device.CWMPManagementServer.")
 
@@ -287,10 +287,83 @@ class RetireCwmp(AbCase):
 
 class Views(AbCase):
 
-    @unittest.expectedFailure  # mapping/ (C14, 2): no per-view schema yet
     def test_controller_does_not_see_the_cwmp_management_server(self):
+        # a Get answers per path (R-GET.0): the URL is an invalid path, as
+        # one the schema lacks is; its value goes nowhere
+        url = "Device.ManagementServer.URL"
+        r = self.ctl.get(url, "Device.ManagementServer.NoSuchParameter").req_path_results
+        self.assertEqual([(x.err_code, len(x.resolved_path_results)) for x in r], [(7026, 0), (7026, 0)])
+        self.assertNotIn(url, uc.get_values(self.ctl.get("Device.")))
         with self.assertRaises(uc.UspError):
-            self.ctl.get("Device.ManagementServer.URL")
+            self.ctl.set({"Device.ManagementServer.": {"URL": "http://elsewhere/"}})
+        self.assertNotEqual(self.admin_get(url), "http://elsewhere/")
+
+    def test_acs_sees_local_agent_as_usp_agent(self):
+        ep = self.ctl.value("Device.LocalAgent.EndpointID")
+        s = self.session(cw.gpv("Device.USPAgent.EndpointID"), cw.gpn("Device.", False),
+                         cw.gpv("Device.LocalAgent.EndpointID"), cw.gpv("Device.USPAgent.SubscriptionNumberOfEntries"))
+        self.assertEqual(self.answered(s, "GetParameterValues").values(), {"Device.USPAgent.EndpointID": ep})
+        names = self.answered(s, "GetParameterNames").names()
+        self.assertIn("Device.USPAgent.Controller.1.EndpointID", names)
+        self.assertIn("Device.USPAgent.ControllerTrust.", names)
+        self.assertEqual([n for n in names if n.startswith(("Device.LocalAgent.", "Device.CWMPManagementServer."))], [])
+        self.assertEqual([n for n in names if n.startswith("Device.USPAgent.Subscription")], [])
+        # what the CWMP variant lacks is no name for the ACS (9005)
+        answers = [a for r, a in s.exchanges if r.method == "GetParameterValues"]
+        self.assertEqual([a.fault and a.fault.code for a in answers[1:]], [9005, 9005])
+
+    def test_controller_schema_lists_what_the_view_shows(self):
+        def listed(path, **flags):
+            r = self.ctl.get_supported_dm(path, **flags).req_obj_results[0]
+            return r.err_code, [(o.supported_obj_path, [p.param_name for p in o.supported_params])
+                                for o in r.supported_objs]
+        ms = ("Device.ManagementServer.", ["EnableCWMP"])
+        self.assertEqual(listed("Device.ManagementServer."), (0, [ms]))
+        self.assertEqual(listed("Device.CWMPManagementServer."), (0, [("Device.CWMPManagementServer.", ["EnableCWMP"])]))
+        self.assertEqual(listed("Device.ManagementServer.URL")[0], 7026)
+        self.assertEqual(listed("Device.USPAgent.")[0], 7026)
+        code, objs = listed("Device.", first_level_only=True, params=False)
+        names = [o for o, _ in objs]
+        self.assertEqual((names.count("Device.ManagementServer."), names.count("Device.CWMPManagementServer.")), (1, 1))
+        self.assertNotIn("Device.USPAgent.", names)
+
+    def test_duetctl_takes_both_variants_names(self):
+        self.admin_set("Device.USPAgent.Controller.1.PeriodicNotifInterval", "777")
+        self.assertEqual(self.ctl.value("Device.LocalAgent.Controller.1.PeriodicNotifInterval"), "777")
+        self.assertEqual(self.admin_get("Device.LocalAgent.Controller.1.PeriodicNotifInterval"), "777")
+
+    def test_acs_provisions_a_controller_through_usp_agent(self):
+        table = "Device.USPAgent.Controller."
+        s = self.session(cw.add_object(table, "prov-1"))
+        n = int(self.answered(s, "AddObject").get("InstanceNumber"))
+        s = self.session(cw.spv([(table + "%d.EndpointID" % n, "proto::from-acs"),
+                                 (table + "%d.PeriodicNotifInterval" % n, "600", "xsd:unsignedInt")], "prov-2"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        vals = uc.get_values(self.ctl.get("Device.LocalAgent.Controller.%d." % n))
+        self.assertEqual(vals["Device.LocalAgent.Controller.%d.EndpointID" % n], "proto::from-acs")
+        self.assertEqual(vals["Device.LocalAgent.Controller.%d.PeriodicNotifInterval" % n], "600")
+
+    def test_acs_is_told_of_a_controller_change_by_its_own_name(self):
+        name = "Device.USPAgent.Controller.1.PeriodicNotifInterval"
+        self.answered(self.session(cw.spa([(name, 2, None)])), "SetParameterAttributes")
+        mark = self.acs.mark()
+        self.ctl.set({"Device.LocalAgent.Controller.1.": {"PeriodicNotifInterval": "1234"}})
+        s = self.acs.wait_session(lambda s: s.has("4 VALUE CHANGE") and name in s.params, since=mark)
+        self.assertEqual(s.params[name], "1234")
+        self.assertEqual([p for p in s.params if p.startswith("Device.LocalAgent.")], [])
+
+    def test_acs_change_of_enable_cwmp_notifies_the_usp_variant_name(self):
+        self.subscribe("vc-enable", "ValueChange", "Device.CWMPManagementServer.EnableCWMP")
+        # the session that retires CWMP is cut short by its own write: no
+        # waiting for it to end well
+        self.acs.next_session(cw.spv([("Device.ManagementServer.EnableCWMP", "false", "xsd:boolean")], "off-1"))
+        self.assertIn(self.connection_request().status, (200, 204))
+        m, n = self.wait_notify("vc-enable", "ValueChange")
+        self.assertEqual((n.value_change.param_path, n.value_change.param_value),
+                         ("Device.CWMPManagementServer.EnableCWMP", "false"))
+        mark = self.acs.mark()
+        self.ctl.set({"Device.CWMPManagementServer.": {"EnableCWMP": "true"}})
+        self.acs.wait_session(since=mark)
 
 
 # ---------------------------------------------------------------------------

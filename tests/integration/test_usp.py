@@ -108,6 +108,16 @@ class BundledModel:
 _model = None
 
 
+def usp_view_of(objects):
+    """What Controllers see of the bundled model (mapping/views.h, the USP
+    view): of Device.ManagementServer. only EnableCWMP, which
+    Device.CWMPManagementServer.EnableCWMP also serves."""
+    ms = "Device.ManagementServer."
+    out = {k: v for k, v in objects.items() if not k.startswith(ms) or k == ms}
+    out[ms] = dict(out[ms], params={"EnableCWMP": out[ms]["params"]["EnableCWMP"]}, commands={}, events={})
+    return out
+
+
 def model():
     global _model
     if _model is None:
@@ -307,8 +317,8 @@ class Get(AgentCase):
         self.assertEqual(res["Device.WiFi.SSID.2.Name"], (0, {"Device.WiFi.SSID.2.": {"Name": "wlan1"}}))
 
     def test_hidden_parameter_reads_empty(self):
-        self.assertEqual(self.ctl.value("Device.ManagementServer.Password"), "")
         self.assertEqual(self.ctl.value("Device.WiFi.AccessPoint.1.Security.KeyPassphrase"), "")
+        self.assertEqual(self.ctl.value("Device.WiFi.AccessPoint.2.Security.KeyPassphrase"), "")
 
     def test_live_values(self):
         up1 = int(self.ctl.value("Device.DeviceInfo.UpTime"))
@@ -385,8 +395,9 @@ class SupportedDM(AgentCase):
         r = self.gsdm("Device.")
         self.assertEqual(r.err_code, 0)
         R = pb().msg.GetSupportedDMResp
-        m = model().objects
+        m = usp_view_of(model().objects)
         got = {o.supported_obj_path: o for o in r.supported_objs}
+        self.assertEqual(len(got), len(r.supported_objs), "an object reported twice")
         self.assertEqual(sorted(got), sorted(m))
         n_params = n_cmds = n_events = 0
         for name, o in got.items():
@@ -521,8 +532,8 @@ class SupportedDM(AgentCase):
 # (object, parameter, value, USP error code of the ParameterError)
 BAD_SETTINGS = [
     ("Device.DeviceInfo.", "Manufacturer", "Someone Else", 7013),
-    ("Device.ManagementServer.", "PeriodicInformInterval", "often", 7011),
-    ("Device.ManagementServer.", "PeriodicInformInterval", "0", 7012),
+    ("Device.LocalAgent.Controller.1.", "PeriodicNotifInterval", "often", 7011),
+    ("Device.LocalAgent.Controller.1.", "PeriodicNotifInterval", "0", 7012),
     ("Device.WiFi.Radio.1.", "Enable", "perhaps", 7011),
     ("Device.DeviceInfo.", "FriendlyName", "x" * 33, 7012),
     ("Device.DeviceInfo.", "NoSuchParameter", "1", 7010),
@@ -1040,7 +1051,10 @@ class Trust(AgentCase):
         self.assertEqual(vals["Device.DeviceInfo.Manufacturer"], "Duet Networks")
         self.assertEqual(vals["Device.LocalAgent.ControllerTrust.Role.1.Name"], "Full Access")
         self.assertEqual(vals["Device.LocalAgent.Controller.1.EndpointID"], CONTROLLER_ID)
-        self.assertEqual(vals["Device.ManagementServer.Password"], "")  # hidden
+        self.assertEqual(vals["Device.WiFi.AccessPoint.1.Security.KeyPassphrase"], "")  # hidden
+        # the USP view (mapping/views.h): of ManagementServer only EnableCWMP
+        self.assertNotIn("Device.ManagementServer.Password", vals)
+        self.assertEqual(vals["Device.CWMPManagementServer.EnableCWMP"], vals["Device.ManagementServer.EnableCWMP"])
         r = self.ctl.get_supported_dm("Device.", first_level_only=True).req_obj_results[0]
         self.assertEqual(r.err_code, 0)
 
