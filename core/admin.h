@@ -43,6 +43,22 @@
  *   stats                             [K name value] (objects, parameters,
  *                                     commands, events, model, and server
  *                                     counters when served by the agent)
+ *   audit [N]                         [A seq time txn origin who op path old
+ *                                     new secret] the newest N (default all)
+ *                                     committed changes, newest first: time
+ *                                     UTC "YYYY-MM-DDThh:mm:ss.mmmZ", origin
+ *                                     internal|cwmp|usp|admin, op
+ *                                     set|add|delete, old/new "" for add and
+ *                                     delete, secret "1" when a hidden
+ *                                     parameter's values were withheld
+ *   owner [PREFIX cwmp|usp|shared]    [W prefix owner] per ownership rule;
+ *                                     with arguments sets one ("shared"
+ *                                     removes it) and answers ok
+ *   stacks                            [X stack active|inactive since] for
+ *                                     "cwmp" and "usp", since as for audit
+ *                                     ("" when never recorded)
+ * owner and stacks are served by the agent's mapping layer (see
+ * core_admin_ext); without it (duetctl on a stopped store) they give err -29.
  * Unknown verbs give err -29; a wrong argument count gives err -2.
  */
 #ifndef DUET_CORE_ADMIN_H
@@ -123,6 +139,23 @@ int core_linebuf_next(core_linebuf *lb, const char **line, size_t *len);
  * stops the verb (out of memory, peer gone). */
 typedef int (*core_admin_line_fn)(void *ctx, const char *const *fields, size_t n);
 
+/*
+ * A verb whose work lives above core. core/ sits below mapping/ and is
+ * linked into duetctl without it, so core cannot call mapping's functions;
+ * instead core lists the verb's name and arguments (duetctl checks and
+ * routes requests before any agent is reached) and the agent's composition
+ * root hands the implementation in through this table. run gets the
+ * arguments after the verb; it answers like a built-in verb (data lines
+ * through line, DM_OK or a dm_err with err filled).
+ */
+typedef int (*core_admin_ext_fn)(void *ctx, const char *const *args, size_t nargs,
+				 core_admin_line_fn line, void *line_ctx, dm_errinfo *err);
+typedef struct core_admin_ext {
+	const char *verb;
+	core_admin_ext_fn run;
+	void *ctx;
+} core_admin_ext;
+
 typedef struct core_admin_env {
 	dm *engine;              /* NULL: only schema verbs work */
 	const dm_schema *schema; /* may be NULL when engine is set */
@@ -134,6 +167,10 @@ typedef struct core_admin_env {
 	/* Extra "K" lines for stats (server counters); may be NULL. */
 	int (*stats)(void *ctx, core_admin_line_fn line, void *line_ctx);
 	void *stats_ctx;
+	/* Implementations of the verbs served above core (owner, stacks);
+	 * may be NULL. The table must outlive the server. */
+	const core_admin_ext *ext;
+	size_t n_ext;
 } core_admin_env;
 
 /*
@@ -149,6 +186,10 @@ bool core_admin_verb_known(const char *verb);
 bool core_admin_verb_needs_store(const char *verb);
 /* Does the verb change the store (duetctl opens read-only otherwise)? */
 bool core_admin_verb_writes(const char *verb);
+
+/* A wall-clock time (ms since the epoch) as the audit and stacks lines
+ * carry it: UTC "YYYY-MM-DDThh:mm:ss.mmmZ". */
+void core_admin_format_ms(int64_t ms, char *out, size_t outsz);
 
 /* Instance path to schema path: numbers become "{i}" ("Device.IP.
  * Interface.1.Name" -> "Device.IP.Interface.{i}.Name"). Malloc'd. */

@@ -10,11 +10,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct verb_call {
 	const core_admin_env *env;
 	dm *d;
 	const dm_schema *schema;
+	const char *verb;
 	const char *const *argv; /* arguments after the verb */
 	size_t argc;
 	core_admin_line_fn line;
@@ -182,6 +184,82 @@ static int verb_stats(verb_call *c)
 	if (c->env->stats && c->env->stats(c->env->stats_ctx, c->line, c->line_ctx))
 		return sink_error(c);
 	return DM_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Audit log: core reads it through dm.h alone, so duetctl shows it from a
+ * stopped agent's store too.
+ * ------------------------------------------------------------------------- */
+
+static const char *const origin_names[] = {
+	[DM_ORIGIN_INTERNAL] = "internal",
+	[DM_ORIGIN_CWMP] = "cwmp",
+	[DM_ORIGIN_USP] = "usp",
+	[DM_ORIGIN_ADMIN] = "admin",
+};
+
+static const char *const op_names[] = {
+	[DM_CHANGE_VALUE] = "set",
+	[DM_CHANGE_ADD] = "add",
+	[DM_CHANGE_DELETE] = "delete",
+	[DM_CHANGE_EVENT] = "event",
+};
+
+#define NAME_OF(table, i) ((unsigned)(i) < sizeof table / sizeof table[0] ? table[i] : "?")
+
+void core_admin_format_ms(int64_t ms, char *out, size_t outsz)
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(out, outsz, "?");
+		return;
+	}
+	size_t n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, outsz - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static int audit_line(void *ctx, const dm_audit_entry *e)
+{
+	verb_call *c = ctx;
+	char seq[24], txn[24], when[40];
+
+	snprintf(seq, sizeof seq, "%" PRIu64, e->seq);
+	snprintf(txn, sizeof txn, "%" PRIu64, e->txn_id);
+	core_admin_format_ms(e->time_ms, when, sizeof when);
+	const char *fields[] = { "A", seq, when, txn, NAME_OF(origin_names, e->origin.kind),
+				 e->origin.who ? e->origin.who : "", NAME_OF(op_names, e->kind), e->path,
+				 e->old_value ? e->old_value : "", e->new_value ? e->new_value : "",
+				 e->secret ? "1" : "0" };
+	return emit(c, fields, sizeof fields / sizeof fields[0]);
+}
+
+static int verb_audit(verb_call *c)
+{
+	size_t max = 0;
+
+	if (c->argc) {
+		char *end;
+		unsigned long long n = strtoull(c->argv[0], &end, 10);
+		if (!c->argv[0][0] || *end || c->argv[0][0] == '-' || n == 0)
+			return fail(c->err, DM_ERR_SYNTAX, NULL, "audit: N must be a positive number");
+		max = (size_t)n;
+	}
+	int rc = dm_audit_each(c->d, audit_line, c, max);
+	if (c->sink_failed)
+		return sink_error(c);
+	return rc ? fail_code(c->err, rc) : DM_OK;
+}
+
+/* Verbs served above core: see core_admin_ext in admin.h for why. */
+static int verb_ext(verb_call *c)
+{
+	for (size_t i = 0; c->env->ext && i < c->env->n_ext; i++)
+		if (c->env->ext[i].verb && !strcmp(c->env->ext[i].verb, c->verb))
+			return c->env->ext[i].run(c->env->ext[i].ctx, c->argv, c->argc, c->line,
+						  c->line_ctx, c->err);
+	return fail(c->err, DM_ERR_NOT_SUPPORTED, NULL, "%s is served by the running agent only", c->verb);
 }
 
 /* ---------------------------------------------------------------------------
@@ -558,6 +636,10 @@ static const struct verb {
 	{ "instances", 1, 1, true, false, verb_instances, "instances TABLE" },
 	{ "schema", 0, 1, false, false, verb_schema, "schema [PATH]" },
 	{ "stats", 0, 0, false, false, verb_stats, "stats" },
+	{ "audit", 0, 1, true, false, verb_audit, "audit [N]" },
+	/* owner writes agent state, but through the agent's own transaction */
+	{ "owner", 0, 2, true, false, verb_ext, "owner [PREFIX cwmp|usp|shared]" },
+	{ "stacks", 0, 0, true, false, verb_ext, "stacks" },
 };
 
 static const struct verb *find_verb(const char *name)
@@ -602,6 +684,7 @@ int core_admin_run(const core_admin_env *env, const char *const *argv, size_t ar
 		.env = env,
 		.d = env->engine,
 		.schema = env->schema ? env->schema : env->engine ? dm_get_schema(env->engine) : NULL,
+		.verb = v->name,
 		.argv = argv + 1,
 		.argc = nargs,
 		.line = line,

@@ -11,6 +11,7 @@
 #include "core.h"
 #include "cwmp.h"
 #include "firmware.h"
+#include "migration.h"
 #include "usp.h"
 #include "views.h"
 
@@ -39,6 +40,7 @@ typedef struct agent {
 	usp_agent *usp;
 	bool firmware_switched; /* this start booted a newly installed image */
 	cwmp_agent *cwmp;
+	map_migration *migration; /* A/B trial control: ownership, stack status */
 	bool stopping;
 	bool restart;
 } agent;
@@ -142,6 +144,8 @@ static void agent_teardown(agent *a)
 	a->usp = NULL;
 	core_signals_stop(a->signals);
 	a->signals = NULL;
+	map_migration_stop(a->migration);
+	a->migration = NULL;
 	if (a->admin) /* start-up failed after the socket was up */
 		core_admin_close(a->admin, 0, NULL, NULL);
 	a->admin = NULL;
@@ -216,6 +220,7 @@ static int start_admin(agent *a)
 	char msg[256];
 	/* duetctl takes both variants' names */
 	core_admin_env env = { .engine = a->dm, .who = "duetctl", .view = map_views_union(a->views) };
+	env.ext = map_migration_admin_verbs(a->migration, &env.n_ext);
 	int rc = core_admin_start(a->loop, a->cfg.admin_path, &env, &a->admin, msg, sizeof msg);
 
 	if (rc)
@@ -283,6 +288,11 @@ static int agent_start(agent *a)
 				  on_restart, a, &a->lifecycle);
 	if (rc) {
 		CORE_LOG_E("main", "cannot register agent commands: %s", core_strerror(rc));
+		return rc;
+	}
+	dm_errinfo err = { 0 };
+	if ((rc = map_migration_start(a->dm, a->loop, &a->migration, &err))) {
+		CORE_LOG_E("main", "migration control: %s", err.msg[0] ? err.msg : dm_strerror(rc));
 		return rc;
 	}
 	if ((rc = start_admin(a)))

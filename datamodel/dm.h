@@ -60,6 +60,7 @@ typedef enum dm_err {
 	DM_ERR_INTERNAL = -27,
 	DM_ERR_TOO_DEEP = -28,        /* reference following or nesting limit hit */
 	DM_ERR_NOT_SUPPORTED = -29,
+	DM_ERR_DENIED = -30,          /* refused by the device's policy (see dm_guard_set) */
 } dm_err;
 
 /* Why a value was rejected (with DM_ERR_INVALID_VALUE). */
@@ -468,6 +469,63 @@ void dm_unsubscribe(dm *d, dm_sub *s);
 /* Publish an event to subscribers (not stored). */
 int dm_event_emit(dm *d, const char *event_path, const dm_arg *args, size_t n_args,
 		  const dm_origin *origin);
+
+/* ---------------------------------------------------------------------------
+ * Write guard: a policy hook asked before a manager's write changes anything
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Asked by dm_set, dm_add, dm_add_numbered and dm_delete in a transaction
+ * whose origin is not DM_ORIGIN_INTERNAL (dm_set_as_agent writes count as
+ * the agent's), after the path is resolved and the access checks pass and
+ * before any provider hook runs or anything is stored. op is DM_CHANGE_VALUE
+ * (path: the parameter), DM_CHANGE_ADD (path: the table, "Device.X.") or
+ * DM_CHANGE_DELETE (path: the instance, "Device.X.3."); paths are
+ * instantiated and in stored (native) names. Return 0 to allow; non-zero
+ * refuses the one operation with DM_ERR_DENIED and the transaction stays
+ * usable. The engine only knows origins: which origin may write where is
+ * the hook's business (mapping/). Must not call back into the transaction.
+ */
+typedef int (*dm_guard_fn)(void *ctx, const dm_origin *origin, dm_change_kind op, const char *path);
+
+/* Install the guard (one per engine; fn NULL removes it). With none
+ * installed a write pays one pointer test. It applies from the next write
+ * call on, also inside a transaction already open. */
+int dm_guard_set(dm *d, dm_guard_fn fn, void *ctx);
+
+/* ---------------------------------------------------------------------------
+ * Audit log: every committed change, with who made it, kept in a bounded
+ * ring in the store. Entries are written inside the committing LMDB
+ * transaction (no extra fsync); a transaction that aborts or fails leaves
+ * none. When the ring is full the oldest entries are dropped.
+ * ------------------------------------------------------------------------- */
+
+typedef struct dm_audit_entry {
+	uint64_t seq;          /* position in the log: ascending, never reused */
+	uint64_t txn_id;       /* as the change feed reports it */
+	int64_t time_ms;       /* wall clock at commit, ms since the epoch */
+	dm_change_kind kind;   /* VALUE, ADD or DELETE */
+	dm_origin origin;      /* who may be NULL */
+	const char *path;
+	const char *old_value; /* VALUE only; NULL for ADD/DELETE and for secrets */
+	const char *new_value;
+	bool secret;           /* a hidden parameter: its values were not recorded */
+} dm_audit_entry;
+
+/* Return non-zero to stop; dm_audit_each then returns that value. */
+typedef int (*dm_audit_cb)(void *ctx, const dm_audit_entry *e);
+
+/* Visit the newest max entries (0 = all), newest first, from one read
+ * snapshot. Strings are valid during the callback only. A read-only store
+ * written before the log existed has none (DM_OK, no calls). */
+int dm_audit_each(dm *d, dm_audit_cb cb, void *ctx, size_t max);
+
+/* How many entries the ring keeps (default DM_AUDIT_DEFAULT_LIMIT; 0 stops
+ * recording). A lower limit trims the oldest at the next commit. Run-time
+ * only: the agent applies its configuration after dm_open. */
+#define DM_AUDIT_DEFAULT_LIMIT 1000
+void dm_audit_set_limit(dm *d, size_t limit);
+size_t dm_audit_limit(const dm *d);
 
 /* ---------------------------------------------------------------------------
  * Providers: vendor hooks and live values bound to schema paths

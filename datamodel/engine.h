@@ -17,6 +17,8 @@
  *   meta     "format" -> STORE_FORMAT, "model" -> model name, "txn" -> uint64
  *   requests key = uint64 big-endian request id -> serialised async request
  *   state    key = "namespace\0key" -> agent state record (see dm_state_get)
+ *   audit    key = uint64 big-endian sequence number -> one audit entry
+ *            (see audit.c); the oldest are dropped past d->audit_limit
  */
 #ifndef DUET_DM_ENGINE_H
 #define DUET_DM_ENGINE_H
@@ -60,6 +62,11 @@ struct dm {
 	uint64_t next_req_id;
 	struct dm_request *live; /* async requests still running, freed by dm_close */
 	MDB_txn *spare_read;     /* a reset read txn kept for renew */
+	dm_guard_fn guard;       /* write policy (guard.c); NULL = none */
+	void *guard_ctx;
+	MDB_dbi dbi_audit;
+	bool audit_ok;           /* false: a read-only store without the audit database */
+	size_t audit_limit;
 };
 
 /* One recorded change, delivered after commit. */
@@ -207,6 +214,22 @@ const dm_provider *provider_of(const dm *d, const dm_node *n);
 /* command.c */
 int command_init(dm *d);
 void command_fini(dm *d);
+
+/* guard.c: the policy hook, asked before a non-internal write */
+int guard_ask(dm_txn *t, dm_change_kind op, const char *path, dm_errinfo *err);
+static inline int guard_check(dm_txn *t, dm_change_kind op, const char *path, dm_errinfo *err)
+{
+	/* the common case (no policy) is this one test */
+	if (!t->d->guard || t->origin.kind == DM_ORIGIN_INTERNAL)
+		return DM_OK;
+	return guard_ask(t, op, path, err);
+}
+
+/* audit.c */
+/* Open (or create, when writable) the audit database in the store-opening txn. */
+int audit_open(dm *d, MDB_txn *txn);
+/* Append t's recorded changes, under txn id, to the ring (inside t). */
+int audit_append(dm_txn *t, uint64_t txn_id, dm_errinfo *err);
 
 /* change delivery */
 void feed_publish(dm *d, const dm_change *c);

@@ -39,6 +39,7 @@ static const char *const error_text[] = {
 	[-DM_ERR_INTERNAL] = "internal error",
 	[-DM_ERR_TOO_DEEP] = "nesting or reference depth limit",
 	[-DM_ERR_NOT_SUPPORTED] = "not supported",
+	[-DM_ERR_DENIED] = "refused by the device's policy",
 };
 
 const char *dm_strerror(int code)

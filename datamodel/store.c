@@ -210,6 +210,10 @@ static int check_or_init_meta(dm *d, dm_errinfo *err, bool *fresh)
 	}
 	mdb_set_compare(txn, d->dbi_tree, store_key_cmp);
 	mdb_set_compare(txn, d->dbi_next, store_key_cmp);
+	if ((rc = audit_open(d, txn))) {
+		mdb_txn_abort(txn);
+		return store_lmdb_err(rc, err, "audit");
+	}
 	rc = mdb_txn_commit(txn);
 	return store_lmdb_err(rc, err, "open store");
 }

@@ -385,6 +385,8 @@ int dm_txn_commit(dm_txn *t, uint64_t *txn_id, dm_errinfo *err)
 	if (!rc && t->n_changes) {
 		if (!(rc = store_meta_get_u64(t, "txn", &id)))
 			rc = store_meta_put_u64(t, "txn", ++id, err);
+		if (!rc) /* same LMDB txn as the changes: no fsync of its own */
+			rc = audit_append(t, id, err);
 	}
 	if (rc) {
 		/* a deferred check names a stored instance: tell it in the view's names */

@@ -69,6 +69,8 @@ static int set_param(dm_txn *t, const char *path, const char *value, dm_errinfo 
 	bool stored = store_get(t, tg.path, tg.len, &old) == 0;
 	if ((rc = check_param_access(t, &tg, &stored, err)))
 		return rc;
+	if ((rc = guard_check(t, DM_CHANGE_VALUE, tg.path, err)))
+		return rc;
 	char *canon = NULL;
 	if ((rc = dm_value_check(tg.node, value, &canon, err))) {
 		if (err)
@@ -274,6 +276,8 @@ static int add_object(dm_txn *t, const char *table_path, const char *alias, uint
 	if (!is_internal(t) && tg.node->u.obj.access != DM_ACCESS_READ_WRITE)
 		return dm_err_set(err, DM_ERR_NOT_WRITABLE, 0, table_path,
 				  "instances of %s cannot be added", tg.path);
+	if ((rc = guard_check(t, DM_CHANGE_ADD, tg.path, err)))
+		return rc;
 	uint32_t n;
 	if ((rc = store_next_instance(t, tg.path, tg.len, &n, true, err)))
 		return rc;
@@ -298,6 +302,8 @@ static int add_numbered(dm_txn *t, const char *table_path, uint32_t inst, dm_err
 	int len = snprintf(path, sizeof path, "%s%u.", tg.path, inst);
 	if (len > 0 && (size_t)len < sizeof path && store_exists(t, path, (size_t)len))
 		return dm_err_set(err, DM_ERR_UNIQUE_KEY, 0, path, "%s already exists", path);
+	if ((rc = guard_check(t, DM_CHANGE_ADD, tg.path, err)))
+		return rc;
 	if ((rc = store_raise_counter(t, tg.path, tg.len, inst, err)))
 		return rc;
 	return add_instance(t, &tg, inst, NULL, err);
@@ -322,6 +328,8 @@ static int delete_object(dm_txn *t, const char *obj_path, dm_errinfo *err)
 	    store_count_instances(t, tg.path, tl) <= n->u.obj.min_entries)
 		return dm_err_set(err, DM_ERR_MIN_ENTRIES, 0, obj_path, "%.*s needs at least %u instances",
 				  (int)tl, tg.path, n->u.obj.min_entries);
+	if ((rc = guard_check(t, DM_CHANGE_DELETE, tg.path, err)))
+		return rc;
 	const dm_provider *pv = provider_of(t->d, n);
 	if (pv && pv->del && (rc = pv->del(pv->ctx, tg.path, err)))
 		return dm_err_set(err, DM_ERR_PROVIDER, 0, tg.path, "%s",

@@ -187,6 +187,9 @@ static const engine_rule engine_rules[] = {
 	 * processing limit on USP */
 	{DM_ERR_TOO_DEEP,          ANY_REASON,      ANY_OP,                9005, 7005},
 	{DM_ERR_NOT_SUPPORTED,     ANY_REASON,      ANY_OP,                9001, 7003},
+	/* the write guard (an A/B trial's ownership policy): a refusal by policy,
+	 * 9001 Request denied and 7006 Permission denied everywhere (notes §15 C4) */
+	{DM_ERR_DENIED,            ANY_REASON,      ANY_OP,                9001, 7006},
 };
 
 /* An engine code no row names is our own failure on both sides. */

@@ -144,6 +144,28 @@ static void test_spot_checks(void **state)
 	}
 }
 
+/* ---- a refusal by the device's policy (the write guard) -------------------- */
+
+/* An ownership refusal is 9001 / 7006 in every situation (notes §15 C4),
+ * the front ends answer with it, and both codes are of the refusal class. */
+static void test_denied_by_policy(void **state)
+{
+	(void)state;
+	dm_errinfo e = {.code = DM_ERR_DENIED};
+	for (int op = 0; op < MAP_OP_COUNT; op++)
+		for (size_t r = 0; r < N_REASONS; r++) {
+			assert_int_equal(map_dm_to_cwmp_fault(DM_ERR_DENIED, all_reasons[r], (map_op)op), 9001);
+			assert_int_equal(map_dm_to_usp_err(DM_ERR_DENIED, all_reasons[r], (map_op)op), 7006);
+		}
+	assert_int_equal(cwmp_fault_from_dm(&e, CWMP_CTX_SET_PARAM), CWMP_FAULT_REQUEST_DENIED);
+	assert_int_equal(cwmp_fault_from_dm(&e, CWMP_CTX_DELETE_OBJECT), CWMP_FAULT_REQUEST_DENIED);
+	assert_int_equal(usp_err_code_ex(&e, USP_OP_SET, true), 7006);
+	assert_int_equal(usp_err_code_ex(&e, USP_OP_ADD, false), 7006);
+	assert_int_equal(map_code_class_of(9001), MAP_CLASS_DENIED);
+	assert_int_equal(map_code_class_of(7006), MAP_CLASS_DENIED);
+	assert_string_equal(dm_strerror(DM_ERR_DENIED), "refused by the device's policy");
+}
+
 /* ---- the front ends answer through the table ------------------------------ */
 
 static void test_front_ends_use_the_table(void **state)
@@ -324,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_ok_and_unknown_errors),
 		cmocka_unit_test(test_usp_codes_within_each_message_list),
 		cmocka_unit_test(test_spot_checks),
+		cmocka_unit_test(test_denied_by_policy),
 		cmocka_unit_test(test_front_ends_use_the_table),
 		cmocka_unit_test(test_cwmp_to_usp),
 		cmocka_unit_test(test_usp_to_cwmp),

@@ -45,6 +45,25 @@ static bool is_tag(const core_admin_fields *l, const char *tag)
 	return l->n && !strcmp(l->v[0], tag);
 }
 
+/* A seq time txn origin who op path old new secret: one change per line,
+ * "TIME ORIGIN[/WHO] OP PATH [OLD -> NEW] txn=N". */
+static void text_audit(const core_admin_fields *l)
+{
+	printf("%s %s", field(l, 2), field(l, 4));
+	if (*field(l, 5))
+		printf("/%s", field(l, 5));
+	printf(" %s %s", field(l, 6), field(l, 7));
+	if (!strcmp(field(l, 10), "1")) {
+		fputs(" (secret)", stdout);
+	} else if (!strcmp(field(l, 6), "set")) {
+		putchar(' ');
+		put_value(stdout, field(l, 8));
+		fputs(" -> ", stdout);
+		put_value(stdout, field(l, 9));
+	}
+	printf(" txn=%s\n", field(l, 3));
+}
+
 static void text_line(const core_admin_fields *l)
 {
 	const char *tag = field(l, 0);
@@ -55,7 +74,14 @@ static void text_line(const core_admin_fields *l)
 		printf("request %s started\n", field(l, 1));
 	} else if (!strcmp(tag, "I")) {
 		printf("%s\n", field(l, 1));
-	} else if (!strcmp(tag, "P") || !strcmp(tag, "O") || !strcmp(tag, "K")) {
+	} else if (!strcmp(tag, "A")) {
+		text_audit(l);
+	} else if (!strcmp(tag, "X")) {
+		printf("%s %s", field(l, 1), field(l, 2));
+		if (*field(l, 3))
+			printf(" since %s", field(l, 3));
+		putchar('\n');
+	} else if (!strcmp(tag, "P") || !strcmp(tag, "O") || !strcmp(tag, "K") || !strcmp(tag, "W")) {
 		printf("%s ", field(l, 1));
 		put_value(stdout, field(l, 2));
 		putchar('\n');
@@ -67,9 +93,12 @@ static void text_line(const core_admin_fields *l)
 }
 
 /* Verbs whose silence means "done" say so; listings may be empty. */
-static bool quiet_when_empty(const char *verb)
+static bool quiet_when_empty(const ctl_opts *o)
 {
-	return !strcmp(verb, "get") || !strcmp(verb, "instances") || !strcmp(verb, "schema");
+	const char *verb = o->verb;
+
+	return !strcmp(verb, "get") || !strcmp(verb, "instances") || !strcmp(verb, "schema") ||
+	       !strcmp(verb, "audit") || (!strcmp(verb, "owner") && o->nargs == 0);
 }
 
 static void print_text(const ctl_opts *o, const ctl_reply *r)
@@ -82,7 +111,7 @@ static void print_text(const ctl_opts *o, const ctl_reply *r)
 	}
 	for (size_t i = 0; i < r->n; i++)
 		text_line(&r->lines[i]);
-	if (!r->n && !quiet_when_empty(o->verb))
+	if (!r->n && !quiet_when_empty(o))
 		puts("ok");
 }
 
@@ -228,6 +257,50 @@ static void json_schema(const ctl_reply *r)
 	fputs(first ? "]}\n" : "\n]}\n", stdout);
 }
 
+static void json_audit(const ctl_reply *r)
+{
+	static const char *const keys[] = { "seq", "time", "txn", "origin", "who", "op", "path", "old", "new" };
+	bool first = true;
+
+	fputs("{\"entries\": [", stdout);
+	for (size_t i = 0; i < r->n; i++) {
+		const core_admin_fields *l = &r->lines[i];
+		if (!is_tag(l, "A"))
+			continue;
+		fputs(first ? "\n  {" : ",\n  {", stdout);
+		first = false;
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+			printf("%s\"%s\": ", k ? ", " : "", keys[k]);
+			if (k == 0 || k == 2)
+				json_scalar(field(l, k + 1));
+			else
+				json_str(field(l, k + 1));
+		}
+		printf(", \"secret\": %s}", !strcmp(field(l, 10), "1") ? "true" : "false");
+	}
+	fputs(first ? "]}\n" : "\n]}\n", stdout);
+}
+
+static void json_stacks(const ctl_reply *r)
+{
+	bool first = true;
+
+	fputs("{\"stacks\": {", stdout);
+	for (size_t i = 0; i < r->n; i++) {
+		const core_admin_fields *l = &r->lines[i];
+		if (!is_tag(l, "X"))
+			continue;
+		json_member(&first, field(l, 1));
+		printf("{\"active\": %s, \"since\": ", !strcmp(field(l, 2), "active") ? "true" : "false");
+		if (*field(l, 3))
+			json_str(field(l, 3));
+		else
+			fputs("null", stdout);
+		putchar('}');
+	}
+	fputs(first ? "}}\n" : "\n}}\n", stdout);
+}
+
 static void json_one(const char *key, const core_admin_fields *l, bool number)
 {
 	printf("{\"%s\": ", key);
@@ -259,6 +332,12 @@ static void print_json(const ctl_opts *o, const ctl_reply *r)
 		json_instances(r);
 	else if (!strcmp(v, "schema"))
 		json_schema(r);
+	else if (!strcmp(v, "audit"))
+		json_audit(r);
+	else if (!strcmp(v, "owner") && o->nargs == 0)
+		json_map(r, "W", false, "rules");
+	else if (!strcmp(v, "stacks"))
+		json_stacks(r);
 	else
 		puts("{\"ok\": true}");
 }
