@@ -11,6 +11,7 @@
 #include "core.h"
 #include "cwmp.h"
 #include "firmware.h"
+#include "diag.h"
 #include "migration.h"
 #include "usp.h"
 #include "views.h"
@@ -41,6 +42,7 @@ typedef struct agent {
 	bool firmware_switched; /* this start booted a newly installed image */
 	cwmp_agent *cwmp;
 	map_migration *migration; /* A/B trial control: ownership, stack status */
+	map_diag *diag;           /* diagnostics both managers run */
 	bool stopping;
 	bool restart;
 } agent;
@@ -142,6 +144,8 @@ static void agent_teardown(agent *a)
 	a->cwmp = NULL;
 	usp_agent_stop(a->usp);
 	a->usp = NULL;
+	map_diag_stop(a->diag);
+	a->diag = NULL;
 	core_signals_stop(a->signals);
 	a->signals = NULL;
 	map_migration_stop(a->migration);
@@ -297,6 +301,8 @@ static int agent_start(agent *a)
 	}
 	if ((rc = start_admin(a)))
 		return rc;
+	if ((rc = map_diag_start(a->dm, a->loop, &a->diag)))
+		CORE_LOG_W("main", "diagnostics unavailable: %s", dm_strerror(rc));
 	usp_options uo = {
 		.uds_path = a->cfg.usp_socket,
 		.tls_cert = a->cfg.tls_cert,

@@ -6,6 +6,7 @@
  */
 #include "attrs.h"
 #include "connreq.h"
+#include "diag_events.h"
 #include "events.h"
 #include "rpc.h"
 #include "session.h"
@@ -118,6 +119,7 @@ int cwmp_agent_start(dm *d, core_loop *loop, const cwmp_options *opts, cwmp_agen
 		return rc;
 	}
 	open_optional(a);
+	cwmp_diag_events_open(a);
 	if ((rc = cwmp_connreq_start(a, &a->cr)))
 		CORE_LOG_E("cwmp", "Connection Requests unavailable: %s", dm_strerror(rc));
 	/* the first session opens from the loop, after everything is wired */
@@ -134,6 +136,7 @@ void cwmp_agent_stop(cwmp_agent *a)
 	if (a->cr)
 		cwmp_connreq_stop(a->cr);
 	a->cr = NULL;
+	cwmp_diag_events_close(a);
 	cwmp_session_stop(a->session);
 	a->session = NULL;
 	if (a->xfers)

@@ -100,8 +100,12 @@ class Agent:
         self.log = os.path.join(self.tmp, "duetd.log")
 
     def argv(self):
+        # the Connection Request listener on a free port: a fixed 7547 would
+        # make agents started side by side (or a restart racing the old
+        # process) fight over it
+        cr = [] if "--cwmp-cr-port" in self.extra else ["--cwmp-cr-port", "-1"]
         return [DUETD, "--state", self.state, "--schema", self.schema, "--defaults", self.defaults,
-                "--admin", self.sock, "--log-level", "info"] + self.extra
+                "--admin", self.sock, "--log-level", "info"] + cr + self.extra
 
     def start(self, wait=True):
         if getattr(self, "logf", None):

@@ -1,0 +1,129 @@
+/*
+ * diag_int.h - what the files of the diagnostics mapping share:
+ *   diag_run.c       the runner (worker threads), the kinds' table, inputs
+ *   diag_ping.c      the ICMP echo test (worker side)
+ *   diag_download.c  the HTTP GET test (worker side)
+ *   diag.c           map_diag: one test of a kind at a time, the USP door
+ *   diag_cwmp.c      the CWMP door: the DiagnosticsState watcher
+ */
+#ifndef DUET_MAP_DIAG_INT_H
+#define DUET_MAP_DIAG_INT_H
+
+#include "diag.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define DIAG_UNKNOWN_TIME "0001-01-01T00:00:00Z"
+#define DIAG_PING_OBJECT "Device.IP.Diagnostics.IPPing."
+#define DIAG_DL_OBJECT "Device.IP.Diagnostics.DownloadDiagnostics."
+
+/* ---- the kinds -------------------------------------------------------- */
+
+typedef struct diag_spec {
+	const char *object;         /* the CWMP-style object ("Device.IP.Diagnostics.IPPing.") */
+	const char *command;        /* the USP command ("Device.IP.Diagnostics.IPPing()") */
+	const char *const *inputs;  /* names shared by the object and the command, NULL-ended */
+} diag_spec;
+
+const diag_spec *diag_spec_of(map_diag_kind kind);
+
+/* ---- inputs, parsed on the loop, read by the worker --------------------- */
+
+typedef enum diag_family { DIAG_ANY, DIAG_IPV4, DIAG_IPV6 } diag_family;
+
+typedef struct diag_ping_in {
+	char host[257];
+	diag_family family;
+	unsigned repetitions;
+	unsigned timeout_ms;
+	unsigned block_size;
+	unsigned dscp;
+} diag_ping_in;
+
+typedef struct diag_download_in {
+	char url[1025];
+	diag_family family;
+	unsigned dscp;
+} diag_download_in;
+
+/* Set by the loop, read by the worker between steps. */
+typedef atomic_bool diag_cancel;
+
+/* The tests, run in a worker thread: they fill o (status and every
+ * result) and return early when *cancel becomes true. */
+void diag_ping_run(const diag_ping_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_download_run(const diag_download_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+
+/* ---- outcome helpers (worker side too) ---------------------------------- */
+
+void diag_outcome_init(map_diag_outcome *o, const char *status);
+void diag_outcome_set(map_diag_outcome *o, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A dateTime with microseconds for a wall-clock instant in us since 1970. */
+void diag_outcome_time(map_diag_outcome *o, const char *name, int64_t epoch_us);
+/* Copy src into dst so that dst's argument values point into dst. */
+void diag_outcome_copy(map_diag_outcome *dst, const map_diag_outcome *src);
+
+/* Wall clock and monotonic clock in microseconds. */
+int64_t diag_wall_us(void);
+int64_t diag_mono_us(void);
+
+/* ---- map_diag: the scheduler shared by the doors ------------------------- */
+
+/* One test asked for, waiting for its kind's turn or running. */
+typedef struct diag_job {
+	map_diag *md;
+	map_diag_kind kind;
+	dm_request *req;        /* the USP door's request; NULL: the CWMP object's run */
+	map_diag_run *run;      /* while running */
+	struct diag_job *next;  /* in the kind's queue */
+} diag_job;
+
+enum { DIAG_PENDING_NONE, DIAG_PENDING_REQUEST, DIAG_PENDING_RESET };
+
+/* The CWMP door of one kind: its object's run and what the change feed
+ * told since the last settle. */
+typedef struct diag_cwmp {
+	map_diag *md;
+	map_diag_kind kind;
+	bool present;               /* the schema has the object */
+	diag_job *job;              /* its run, waiting or running */
+	core_timer *delay;          /* the wait before a requested run starts */
+	core_timer *retry;          /* a write waiting for another writer */
+	bool unwritten;             /* `result` still to be written */
+	bool reset;                 /* ... as DiagnosticsState "None" only */
+	map_diag_outcome result;
+	int pending;                /* DIAG_PENDING_* since the last settle */
+	bool hook_seen;             /* "Requested" was written (maybe unchanged) */
+	uint64_t hook_txn;          /* ... in this transaction (0: not known yet) */
+} diag_cwmp;
+
+struct map_diag {
+	dm *d;
+	core_loop *loop;
+	struct {
+		diag_job *running;
+		diag_job *head, *tail;
+	} slot[MAP_DIAG_KINDS];
+	diag_cwmp cwmp[MAP_DIAG_KINDS];
+	dm_sub *sub;
+	core_timer *settle;
+	bool self_writing; /* our own DiagnosticsState write is under way */
+	struct map_diag *next_open; /* the hooks' registry */
+};
+
+/* Queue a job; it starts when its kind is free. */
+void diag_enqueue(map_diag *md, diag_job *job);
+/* Drop a waiting or running job (its done is never called) and free it. */
+void diag_job_cancel(map_diag *md, diag_job *job);
+
+/* The CWMP door (diag_cwmp.c). */
+int diag_cwmp_open(map_diag *md);
+void diag_cwmp_close(map_diag *md);
+/* The object's current inputs as arguments; vals is their storage. */
+size_t diag_cwmp_inputs(map_diag *md, map_diag_kind kind, dm_arg *args, char (*vals)[1025], size_t max);
+/* Its run ended: write the results and the final state. */
+void diag_cwmp_finished(map_diag *md, map_diag_kind kind, const map_diag_outcome *o);
+
+#endif

@@ -1,0 +1,127 @@
+"""Diagnostics from either door, end to end: the real duetd as the CPE of
+the test ACS (cwmp_acs.py) and the Agent of the test Controller
+(usp_controller.py over --usp-socket), as ab_trial.py sets them up.
+
+Covered (notes/cwmp-usp-mapping.md 6.4 and C8; cwmp-cpe-requirements.md
+15): the ACS sets the IPPing inputs and DiagnosticsState=Requested with
+SetParameterValues, the test runs after the session, a new session opens
+with "8 DIAGNOSTICS COMPLETE" and GetParameterValues shows Complete and the
+counts; a read-only state value is refused with 9007; a Controller
+operates Device.IP.Diagnostics.IPPing() and hears OperationComplete with
+the output arguments, while the ACS gets no session for it and its object
+keeps what it had.
+
+The doors are opened by core/main.c (map_diag_start); a duetd that does
+not open them answers Operate IPPing() with "not implemented": the tests
+are skipped then, with that reason.
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ab_trial as ab  # noqa: E402
+import usp_controller as uc  # noqa: E402
+
+cw = ab.cw
+PING = "Device.IP.Diagnostics.IPPing."
+PING_CMD = "Device.IP.Diagnostics.IPPing()"
+DIAG_EVENT = "8 DIAGNOSTICS COMPLETE"
+UINT = "xsd:unsignedInt"
+# long enough for the test's one-second wait, its echoes and a session
+QUIET_S = 3
+
+
+class DiagCase(ab.AbCase):
+
+    def setUp(self):
+        super().setUp()
+        if getattr(self, "ctl", None) and not self.doors_open():
+            self.skipTest("this duetd does not run diagnostics (map_diag_start not called in core/main.c)")
+
+    def doors_open(self):
+        """Does the agent implement IPPing()? An argument it refuses
+        (an empty Host) answers without running anything."""
+        r = self.ctl.operate(PING_CMD, args={"Host": "", "ProtocolVersion": "Any", "NumberOfRepetitions": "1",
+                                             "Timeout": "100", "DataBlockSize": "8"}).operation_results[0]
+        self.assertEqual(r.WhichOneof("operation_resp"), "cmd_failure")
+        return "not implemented" not in r.cmd_failure.err_msg
+
+    def ping_values(self):
+        return self.acs_values(PING)
+
+    def sessions_with_diag_event(self, since):
+        return [s for s in self.acs.sessions_since(since) if s.has(DIAG_EVENT)]
+
+
+class AcsRequests(DiagCase):
+
+    def test_spv_requested_then_diagnostics_complete(self):
+        s = self.session(cw.spv([(PING + "Host", "127.0.0.1"), (PING + "NumberOfRepetitions", "3", UINT),
+                                 (PING + "Timeout", "1000", UINT), (PING + "DataBlockSize", "32", UINT),
+                                 (PING + "DiagnosticsState", "Requested")], "diag-1"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        # the session that tells of the end reads the results at once
+        self.acs.next_session(cw.gpv(PING))
+        done = self.acs.wait_session(lambda x: x.has(DIAG_EVENT))
+        self.assertEqual(done.inform.events.count((DIAG_EVENT, "")), 1)
+        values = self.answered(done, "GetParameterValues").values()
+        self.assertEqual(values[PING + "DiagnosticsState"], "Complete")
+        self.assertEqual(values[PING + "SuccessCount"], "3")
+        self.assertEqual(values[PING + "FailureCount"], "0")
+        self.assertEqual(values[PING + "IPAddressUsed"], "127.0.0.1")
+        self.assertLessEqual(int(values[PING + "MinimumResponseTimeDetailed"]),
+                             int(values[PING + "MaximumResponseTimeDetailed"]))
+        self.assertGreater(int(values[PING + "MaximumResponseTimeDetailed"]), 0)
+        # results stay until an input changes; then the state is None again
+        s = self.session(cw.spv([(PING + "DataBlockSize", "64", UINT)], "diag-2"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        deadline = time.time() + QUIET_S
+        while self.admin_get(PING + "DiagnosticsState") != "None" and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.admin_get(PING + "DiagnosticsState"), "None")
+
+    def test_state_values_of_the_agent_are_refused(self):
+        s = self.session(cw.spv([(PING + "DiagnosticsState", "Complete")], "diag-bad"))
+        ans = s.answer("SetParameterValues")
+        self.assertEqual(ans.kind, "Fault")
+        self.assertEqual(ans.fault.code, 9003)
+        self.assertEqual([(name, code) for name, code, _ in ans.fault.spv], [(PING + "DiagnosticsState", 9007)])
+
+
+class ControllerOperates(DiagCase):
+
+    def test_operate_ipping_gives_operation_complete_and_no_cwmp_event(self):
+        self.subscribe("diag-oc", "OperationComplete", PING_CMD)
+        mark = self.acs.mark()
+        resp = self.ctl.operate(PING_CMD, command_key="ck-ping",
+                                args={"Host": "127.0.0.1", "ProtocolVersion": "IPv4", "NumberOfRepetitions": "2",
+                                      "Timeout": "1000", "DataBlockSize": "16"})
+        r = resp.operation_results[0]
+        self.assertEqual(r.WhichOneof("operation_resp"), "req_obj_path", r)
+        m, n = self.wait_notify("diag-oc", "OperationComplete")
+        oc = n.oper_complete
+        self.assertEqual((oc.command_name, oc.command_key), ("IPPing()", "ck-ping"))
+        self.assertEqual(oc.WhichOneof("operation_resp"), "req_output_args", oc)
+        out = dict(oc.req_output_args.output_args)
+        self.assertEqual(out["Status"], "Complete")
+        self.assertEqual(out["SuccessCount"], "2")
+        self.assertEqual(out["FailureCount"], "0")
+        # the ACS hears nothing of it, and its object is untouched
+        time.sleep(QUIET_S)
+        self.assertEqual(self.sessions_with_diag_event(mark), [])
+        self.assertEqual(self.admin_get(PING + "DiagnosticsState"), "None")
+        self.assertEqual(self.admin_get(PING + "SuccessCount"), "0")
+
+    def test_bad_host_completes_with_the_error_status(self):
+        self.subscribe("diag-err", "OperationComplete", PING_CMD)
+        self.ctl.operate(PING_CMD, args={"Host": "no-such-host.invalid", "ProtocolVersion": "Any",
+                                         "NumberOfRepetitions": "1", "Timeout": "200", "DataBlockSize": "8"})
+        m, n = self.wait_notify("diag-err", "OperationComplete")
+        self.assertEqual(dict(n.oper_complete.req_output_args.output_args)["Status"], "Error_CannotResolveHostName")
+
+
+if __name__ == "__main__":
+    unittest.main()
