@@ -21,6 +21,21 @@ bool dm_param_is_live(const dm *d, const dm_node *param)
 	return p && p->get;
 }
 
+/* Put p in slot id; a provider no slot refers to any more is freed
+ * (registration is rare: the scan costs nothing that matters). */
+static void replace(dm *d, uint32_t id, dm_provider *p)
+{
+	dm_provider *old = d->providers[id];
+
+	d->providers[id] = p;
+	if (!old || old == p)
+		return;
+	for (uint32_t i = 0; i <= d->schema->n_nodes; i++)
+		if (d->providers[i] == old)
+			return;
+	free(old);
+}
+
 int dm_provider_register(dm *d, const char *schema_path, const dm_provider *p)
 {
 	const dm_node *n = dm_schema_find(d->schema, schema_path);
@@ -33,12 +48,12 @@ int dm_provider_register(dm *d, const char *schema_path, const dm_provider *p)
 	/* An object registration covers its own parameters (for get/set) and the
 	 * object itself (for add/del); a later, more specific one wins. */
 	if (n->kind == DM_NODE_OBJECT) {
-		d->providers[n->id] = copy;
+		replace(d, n->id, copy);
 		for (const dm_node *c = n->first_child; c; c = c->next_sibling)
 			if (c->kind == DM_NODE_PARAM)
-				d->providers[c->id] = copy;
+				replace(d, c->id, copy);
 	} else {
-		d->providers[n->id] = copy;
+		replace(d, n->id, copy);
 	}
 	return DM_OK;
 }

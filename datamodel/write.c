@@ -10,6 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A vendor hook said no: keep its reason (copied first: err->msg is both
+ * the hook's text and where the engine writes). */
+static int provider_refused(dm_errinfo *err, const char *path)
+{
+	char why[sizeof err->msg];
+
+	snprintf(why, sizeof why, "%s", err && err->msg[0] ? err->msg : "refused by the device");
+	return dm_err_set(err, DM_ERR_PROVIDER, 0, path, "%s", why);
+}
+
 static bool is_internal(const dm_txn *t)
 {
 	return t->origin.kind == DM_ORIGIN_INTERNAL;
@@ -80,8 +90,7 @@ static int set_param(dm_txn *t, const char *path, const char *value, dm_errinfo 
 	const dm_provider *pv = provider_of(t->d, tg.node);
 	if (pv && pv->set && (rc = pv->set(pv->ctx, tg.path, canon, err))) {
 		free(canon);
-		return dm_err_set(err, DM_ERR_PROVIDER, 0, tg.path, "%s",
-				  err && err->msg[0] ? err->msg : "refused by the device");
+		return provider_refused(err, tg.path);
 	}
 	if (pv && pv->get) {
 		/* a live value: the vendor hook did the write, nothing to store */
@@ -236,8 +245,7 @@ static int add_instance(dm_txn *t, dm_target *tg, uint32_t inst, const char *ali
 	const dm_provider *pv = provider_of(t->d, n);
 	int rc;
 	if (pv && pv->add && (rc = pv->add(pv->ctx, path, err)))
-		return dm_err_set(err, DM_ERR_PROVIDER, 0, path, "%s",
-				  err && err->msg[0] ? err->msg : "refused by the device");
+		return provider_refused(err, path);
 	if ((rc = store_put(t, path, (size_t)len, "", 0, err)))
 		return rc;
 	if ((rc = materialise(t, n, path, (size_t)len, err)))
@@ -332,8 +340,7 @@ static int delete_object(dm_txn *t, const char *obj_path, dm_errinfo *err)
 		return rc;
 	const dm_provider *pv = provider_of(t->d, n);
 	if (pv && pv->del && (rc = pv->del(pv->ctx, tg.path, err)))
-		return dm_err_set(err, DM_ERR_PROVIDER, 0, tg.path, "%s",
-				  err && err->msg[0] ? err->msg : "refused by the device");
+		return provider_refused(err, tg.path);
 	if ((rc = store_del_subtree(t, tg.path, tg.len, err)))
 		return rc;
 	return txn_record(t, DM_CHANGE_DELETE, tg.path, NULL, NULL);

@@ -380,6 +380,14 @@ static void test_atomic_rollback_on_injected_failure(void **state)
 	dm_txn_abort(t);
 	assert_value(f->d, "Device.Info.Mode", "Auto");
 	assert_value(f->d, "Device.Info.Name", "my box");
+	/* the hook's own reason reaches the manager */
+	assert_int_equal(dm_provider_register(f->d, "Device.Info.Name", &p), DM_OK);
+	assert_int_equal(dm_txn_begin(f->d, DM_TXN_WRITE, &o, &t), DM_OK);
+	memset(&err, 0, sizeof err);
+	assert_int_equal(dm_set(t, "Device.Info.Name", "boom", &err), DM_ERR_PROVIDER);
+	assert_string_equal(err.msg, "hardware said no");
+	dm_txn_abort(t);
+	assert_value(f->d, "Device.Info.Name", "my box");
 }
 
 static void test_disk_full_applies_nothing(void **state)
