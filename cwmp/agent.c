@@ -104,6 +104,13 @@ int cwmp_agent_start(dm *d, core_loop *loop, const cwmp_options *opts, cwmp_agen
 	int rc = agent_new(d, loop, opts ? opts : &none, &a);
 	if (rc)
 		return rc;
+	if (!dm_schema_find(dm_get_schema(d), "Device.ManagementServer.")) {
+		/* a USP-only model (the official USP file): nothing to manage
+		 * CWMP with, so no sessions and no listener, and no noise */
+		CORE_LOG_I("cwmp", "the schema has no Device.ManagementServer: CWMP stays off");
+		*out = a;
+		return 0;
+	}
 	if ((rc = cwmp_events_open(d, true, &a->events))) {
 		CORE_LOG_E("cwmp", "cannot load the event queue: %s", dm_strerror(rc));
 		agent_free(a);
