@@ -156,11 +156,11 @@ static void agent_teardown(agent *a)
 	/* Close the loop's handles before the engine whose callbacks they may hold. */
 	core_loop_free(a->loop);
 	a->loop = NULL;
-	map_views_free(a->views); /* after every user of a view is gone */
-	a->views = NULL;
 	if (a->dm)
 		dm_close(a->dm);
 	a->dm = NULL;
+	map_views_free(a->views); /* after every user of a view is gone */
+	a->views = NULL;
 	if (a->schema)
 		dm_schema_free(a->schema);
 	a->schema = NULL;
@@ -204,6 +204,12 @@ static int open_engine(agent *a)
 	}
 	CORE_LOG_D("main", "schema %s loaded from %s", dm_schema_model_name(a->schema),
 		   a->cfg.schema_file);
+	/* before the store opens: the defaults file may use both variants' names */
+	if ((rc = map_views_new(a->schema, NULL, &a->views))) {
+		CORE_LOG_E("main", "cannot build the managers' views: %s", dm_strerror(rc));
+		return rc;
+	}
+	o.defaults_view = map_views_union(a->views);
 	rc = dm_open(a->schema, &o, &a->dm, &err);
 	if (rc) {
 		CORE_LOG_E("main", "cannot open the store in %s: %s%s", a->cfg.state_dir,
@@ -214,9 +220,7 @@ static int open_engine(agent *a)
 	rc = dm_providers_builtin(a->dm);
 	if (rc)
 		CORE_LOG_W("main", "built-in providers: %s", dm_strerror(rc));
-	if ((rc = map_views_new(a->schema, NULL, &a->views)))
-		CORE_LOG_E("main", "cannot build the managers' views: %s", dm_strerror(rc));
-	return rc;
+	return CORE_OK;
 }
 
 static int start_admin(agent *a)

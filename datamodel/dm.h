@@ -210,10 +210,15 @@ int dm_value_check(const dm_node *param, const char *value, char **canon, dm_err
  * ------------------------------------------------------------------------- */
 
 typedef struct dm dm;
+typedef struct dm_view dm_view; /* see "Views" below */
 
 typedef struct dm_open_opts {
 	const char *state_dir;     /* holds the LMDB store; created if missing */
 	const char *defaults_file; /* applied to an empty store (and on factory reset); may be NULL */
+	/* The names the defaults file may use besides the stored ones (a
+	 * view with aliases, e.g. both TR-181 variants' names); NULL: stored
+	 * names only. Must outlive the engine. */
+	const dm_view *defaults_view;
 	size_t map_size;           /* LMDB map size in bytes; 0 = default (256 MiB) */
 	bool read_only;            /* open for inspection only (duetctl on a stopped store) */
 	/* Told of problems that do not stop the engine (a bad factory-defaults
@@ -356,8 +361,6 @@ int dm_list_instances(dm_txn *t, const char *table_path, uint32_t **insts, size_
  * uses which view; mapping/ builds them. Values, instances and changes
  * stay stored once, under their native names.
  * ------------------------------------------------------------------------- */
-
-typedef struct dm_view dm_view;
 
 int dm_view_new(dm_view **out);
 void dm_view_free(dm_view *v);

@@ -39,6 +39,7 @@ int dm_open(dm_schema *schema, const dm_open_opts *opts, dm **out, dm_errinfo *e
 	d->warn_ctx = opts->warn_ctx;
 	d->state_dir = strdup(opts->state_dir);
 	d->defaults_file = opts->defaults_file ? strdup(opts->defaults_file) : NULL;
+	d->defaults_view = opts->defaults_view;
 	d->providers = calloc(schema->n_nodes + 1, sizeof *d->providers);
 	d->commands = calloc(schema->n_nodes + 1, sizeof *d->commands);
 	if (!d->state_dir || (opts->defaults_file && !d->defaults_file) || !d->providers || !d->commands) {
@@ -104,6 +105,7 @@ int dm_factory_reset(dm *d, dm_errinfo *err)
 		dm_txn_abort(t);
 		return store_lmdb_err(rc, err, "factory reset");
 	}
+	dm_txn_set_view(t, d->defaults_view);
 	if (d->defaults_file && (rc = defaults_apply(d, t, d->defaults_file, err))) {
 		dm_txn_abort(t);
 		return rc;

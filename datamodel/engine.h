@@ -54,6 +54,7 @@ struct dm {
 	bool writer_open;        /* one write transaction at a time */
 	char *state_dir;
 	char *defaults_file;
+	const dm_view *defaults_view; /* names the defaults file may also use */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
 	dm_provider **providers; /* by node id; NULL = stored value */

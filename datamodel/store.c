@@ -265,6 +265,7 @@ int store_open(dm *d, const dm_open_opts *opts, dm_errinfo *err)
 		dm_origin o = {DM_ORIGIN_INTERNAL, "factory-defaults"};
 		rc = dm_txn_begin(d, DM_TXN_WRITE, &o, &t);
 		if (!rc) {
+			dm_txn_set_view(t, opts->defaults_view);
 			rc = defaults_apply(d, t, opts->defaults_file, err);
 			if (rc)
 				dm_txn_abort(t);

@@ -9,6 +9,8 @@ import re
 import signal
 import subprocess
 import sys
+import shutil
+import tempfile
 import threading
 import time
 import unittest
@@ -107,6 +109,32 @@ class Running(unittest.TestCase):
         n = int(self.a.value("Device.LocalAgent.ControllerNumberOfEntries"))
         self.a.request("add", "Device.LocalAgent.Controller.")
         self.assertEqual(int(self.a.value("Device.LocalAgent.ControllerNumberOfEntries")), n + 1)
+
+
+class VariantNamesInDefaults(unittest.TestCase):
+    """The factory-defaults file may use either TR-181 variant's name for a
+    bridge subtree; each lands in the one stored value."""
+
+    def test_both_variants_names_land_in_the_native_subtree(self):
+        tmp = tempfile.mkdtemp(prefix="duet-it-defaults-")
+        path = os.path.join(tmp, "defaults.txt")
+        with open(DEFAULTS) as src, open(path, "w") as out:
+            for line in src:
+                if not line.startswith(("Device.ManagementServer.EnableCWMP ",
+                                        "Device.LocalAgent.Controller.1.")):
+                    out.write(line)
+            out.write("Device.CWMPManagementServer.EnableCWMP false\n")
+            out.write("Device.USPAgent.Controller.7.EndpointID proto::from-the-cwmp-name\n")
+        agent = Agent(defaults=path).start()
+        try:
+            a = agent.admin()
+            self.assertEqual(a.value("Device.ManagementServer.EnableCWMP"), "false")
+            self.assertEqual(a.value("Device.LocalAgent.Controller.7.EndpointID"),
+                             "proto::from-the-cwmp-name")
+            a.close()
+        finally:
+            agent.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Lifecycle(unittest.TestCase):
