@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "cwmp_int.h"
 #include "rpc.h"
+#include "usp_bench.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -525,18 +526,106 @@ static int connection_request(CURL *c)
 	return code == 200 || code == 204 ? 0 : (int)code;
 }
 
+/*
+ * Throughput: the next Connection Request goes out as soon as a session
+ * has started, so the CPE opens the next session the moment the current
+ * one ends (TR-069 3.2.2), as an ACS with work queued for the device would
+ * have it. Sessions per second over `seconds`.
+ */
+static double pipelined_sessions(CURL *c, double seconds, unsigned long *failures)
+{
+	unsigned long start = A.sessions_done;
+	double r0 = bench_now(), end = r0 + seconds;
+
+	while (bench_now() < end) {
+		unsigned long informs = A.informs;
+		if (connection_request(c)) {
+			(*failures)++;
+			usleep(10000);
+			continue;
+		}
+		if (!wait_informs(informs + 1, 5)) {
+			printf("cwmp bench: a session did not start\n");
+			break;
+		}
+	}
+	wait_sessions(A.informs, 5);
+	return (double)(A.sessions_done - start) / (bench_now() - r0);
+}
+
+/* The Controller's side of the both-managers run: Gets of DeviceInfo, one
+ * outstanding (a Controller at work, not a flood that alone saturates the
+ * agent's one loop), over the UNIX socket, on its own thread. */
+typedef struct usp_side {
+	ub_link *link;
+	ub_tmpl tmpl;
+	pid_t agent;
+	ub_load out;
+	int rc;
+} usp_side;
+
+static void *usp_load_main(void *arg)
+{
+	usp_side *u = arg;
+	u->rc = ub_run_load(u->link, &u->tmpl, 1, USP__HEADER__MSG_TYPE__GET_RESP, u->agent, 0, &u->out);
+	return NULL;
+}
+
+/*
+ * Both managers at once (issue: each keeps at least 80% of its solo
+ * figure): the Controller's Get load alone, then together with the ACS's
+ * back-to-back sessions for the same time.
+ */
+static void both_managers(CURL *c, pid_t agent, const char *usp_sock, double cwmp_solo, unsigned long *failures)
+{
+	usp_side u = {.agent = agent};
+	char agent_id[256];
+	pthread_t th;
+
+	if (!(u.link = ub_uds_open(usp_sock, agent_id, sizeof agent_id))) {
+		printf("cwmp bench: no USP session over %s; both-managers run skipped\n", usp_sock);
+		return;
+	}
+	ub_set_agent_id(agent_id);
+	if (ub_tmpl_get(&u.tmpl, "Device.DeviceInfo.", "both-" UB_ID_HOLE) ||
+	    ub_run_load(u.link, &u.tmpl, 1, USP__HEADER__MSG_TYPE__GET_RESP, agent, 0, &u.out)) {
+		printf("cwmp bench: the USP solo run failed\n");
+		ub_tmpl_free(&u.tmpl);
+		ub_link_close(u.link);
+		return;
+	}
+	double usp_solo = u.out.rps;
+	if (pthread_create(&th, NULL, usp_load_main, &u)) {
+		ub_tmpl_free(&u.tmpl);
+		ub_link_close(u.link);
+		return;
+	}
+	double cwmp_both = pipelined_sessions(c, UB_WARM_S + UB_RUN_S, failures);
+	pthread_join(th, NULL);
+	printf("\n%-44s %12s %-8s  %s\n", "Both managers at once (duetd, bundled schema)", "value", "unit",
+	       "ratio to solo / target");
+	bench_row("ACS: full sessions/s with the Controller busy", cwmp_both, "sess/s", "of solo", cwmp_solo,
+		  ">= 0.8x solo");
+	bench_row("Controller: Get DeviceInfo., ACS busy", u.rc ? -1 : u.out.rps, "req/s", "of solo",
+		  usp_solo, ">= 0.8x solo");
+	bench_row("  Controller solo on the same duetd", usp_solo, "req/s", "", 0, NULL);
+	ub_tmpl_free(&u.tmpl);
+	ub_link_close(u.link);
+}
+
 static int sessions_run(const char *dir, pid_t *agent)
 {
-	char defaults[1100], state[1100], admin[1100], log[1100], exe[1024];
+	char defaults[1100], state[1100], admin[1100], log[1100], exe[1024], usp_sock[1100];
 	snprintf(defaults, sizeof defaults, "%s/cwmp-defaults.txt", dir);
 	snprintf(state, sizeof state, "%s/cwmp-state", dir);
 	snprintf(admin, sizeof admin, "%s/cwmp-admin.sock", dir);
 	snprintf(log, sizeof log, "%s/cwmp-duetd.log", dir);
+	snprintf(usp_sock, sizeof usp_sock, "%s/usp.sock", dir);
 	snprintf(exe, sizeof exe, "%s/duetd", getenv("BUILD") ? getenv("BUILD") : "build");
 	if (write_defaults(defaults))
 		return -1;
 	char *argv[] = {exe, "--state", state, "--schema", "datamodel/device2.xml", "--defaults", defaults,
-			"--admin", admin, "--cwmp-cr-port", "-1", "--cwmp-cr-limit", "0", "--log-level", "warn",
+			"--admin", admin, "--usp-socket", usp_sock, "--cwmp-cr-port", "-1", "--cwmp-cr-limit", "0", "--log-level", "warn",
 			NULL};
 	double t0 = bench_now();
 	*agent = bench_spawn(log, argv);
@@ -588,25 +677,9 @@ static int sessions_run(const char *dir, pid_t *agent)
 	 * session has started, so the CPE opens the next session the moment
 	 * the current one ends (TR-069 3.2.2), as an ACS with work queued for
 	 * the device would have it. */
-	unsigned long pipe_start = A.sessions_done;
-	r0 = bench_now();
-	end = r0 + RUN_S;
-	while (bench_now() < end) {
-		unsigned long informs = A.informs;
-		if (connection_request(c)) {
-			failures++;
-			usleep(10000);
-			continue;
-		}
-		if (!wait_informs(informs + 1, 5)) {
-			printf("cwmp bench: a session did not start\n");
-			break;
-		}
-	}
-	wait_sessions(A.informs, 5);
-	double elapsed = bench_now() - r0;
-	unsigned long done = A.sessions_done - pipe_start;
+	double pipelined = pipelined_sessions(c, RUN_S, &failures);
 	long rss_load = bench_rss_kb(*agent);
+	both_managers(c, *agent, usp_sock, pipelined, &failures);
 	curl_easy_cleanup(c);
 
 	for (size_t i = 0; i < n_cr; i++)
@@ -622,7 +695,7 @@ static int sessions_run(const char *dir, pid_t *agent)
 	printf("\n%-44s %12s %-8s  %s\n", "CWMP figure (duetd, bundled schema)", "value", "unit",
 	       "ratio to baseline / target");
 	bench_row("first start to bootstrap session done", first_ms, "ms", "", 0, NULL);
-	bench_row("full sessions back to back (CR-triggered)", (double)done / elapsed, "sess/s", "of target 1000",
+	bench_row("full sessions back to back (CR-triggered)", pipelined, "sess/s", "of target 1000",
 		  1000, ">= 1000/s");
 	bench_row("  one at a time: CR, wait for the end, repeat", seq_rate, "sess/s", "", 0, NULL);
 	bench_row("  session time only, as sessions/s", mean > 0 ? 1e6 / mean : -1, "sess/s", "of target 1000",
@@ -636,7 +709,7 @@ static int sessions_run(const char *dir, pid_t *agent)
 	bench_row("duetd PSS idle (shared libraries shared)", (double)pss_idle / 1024, "MiB", "", 0, NULL);
 	if (failures || A.faults)
 		printf("  (%lu connection requests refused, %lu unexpected answers)\n", failures, A.faults);
-	return done ? 0 : -1;
+	return pipelined > 0 ? 0 : -1;
 }
 
 int cwmp_bench_run(const char *cwmp_schema_file)
