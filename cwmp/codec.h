@@ -26,6 +26,9 @@ enum cwmp_codec_status {
 	CWMP_CODEC_EMUSTUNDERSTAND = -5
 };
 
+/* The Unknown Time (TR-069 A.2.1): the times of a transfer not yet done. */
+#define CWMP_UNKNOWN_TIME "0001-01-01T00:00:00Z"
+
 /* Namespace minor version: urn:dslforum-org:cwmp-1-<n>. CWMP 1.3 and 1.4
  * officially keep cwmp-1-2, but some ACSes send -1-3/-1-4; we answer in
  * whatever the ACS used. */

@@ -8,7 +8,6 @@
 #include "cwmp/codec_priv.h"
 
 /* Annex A's Unknown Time, for a result with no start or completion time */
-#define UNKNOWN_TIME "0001-01-01T00:00:00Z"
 
 static void rd_install(struct conv *c, const struct cwmp__InstallOpStruct *i, cwmp_du_op *d)
 {
@@ -119,8 +118,8 @@ static int wr_result(struct soap *soap, const cwmp_du_result *s, struct cwmp__Op
 	r->CurrentState = cwmp_codec_or_empty(s->current_state);
 	r->Resolved = s->resolved ? xsd__boolean__true_ : xsd__boolean__false_;
 	r->ExecutionUnitRefList = cwmp_codec_or_empty(s->execution_unit_ref_list);
-	r->StartTime = (char *)(s->start_time ? s->start_time : UNKNOWN_TIME);
-	r->CompleteTime = (char *)(s->complete_time ? s->complete_time : UNKNOWN_TIME);
+	r->StartTime = (char *)(s->start_time ? s->start_time : CWMP_UNKNOWN_TIME);
+	r->CompleteTime = (char *)(s->complete_time ? s->complete_time : CWMP_UNKNOWN_TIME);
 	f->FaultCode = s->fault_code;
 	f->FaultString = cwmp_codec_or_empty(s->fault_string);
 	r->Fault = f;

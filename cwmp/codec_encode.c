@@ -203,7 +203,6 @@ static void *wr_si_resp(struct soap *soap, const cwmp_msg *m)
 }
 
 /* Annex A's Unknown Time, for a transfer not yet started or completed */
-#define UNKNOWN_TIME "0001-01-01T00:00:00Z"
 
 static void *wr_dl_resp(struct soap *soap, const cwmp_msg *m)
 {
@@ -211,8 +210,8 @@ static void *wr_dl_resp(struct soap *soap, const cwmp_msg *m)
 
 	if (r) {
 		r->Status = m->u.transfer_response.status;
-		r->StartTime = (char *)(m->u.transfer_response.start_time ? m->u.transfer_response.start_time : UNKNOWN_TIME);
-		r->CompleteTime = (char *)(m->u.transfer_response.complete_time ? m->u.transfer_response.complete_time : UNKNOWN_TIME);
+		r->StartTime = (char *)(m->u.transfer_response.start_time ? m->u.transfer_response.start_time : CWMP_UNKNOWN_TIME);
+		r->CompleteTime = (char *)(m->u.transfer_response.complete_time ? m->u.transfer_response.complete_time : CWMP_UNKNOWN_TIME);
 	}
 	return r;
 }
@@ -223,8 +222,8 @@ static void *wr_ul_resp(struct soap *soap, const cwmp_msg *m)
 
 	if (r) {
 		r->Status = m->u.transfer_response.status;
-		r->StartTime = (char *)(m->u.transfer_response.start_time ? m->u.transfer_response.start_time : UNKNOWN_TIME);
-		r->CompleteTime = (char *)(m->u.transfer_response.complete_time ? m->u.transfer_response.complete_time : UNKNOWN_TIME);
+		r->StartTime = (char *)(m->u.transfer_response.start_time ? m->u.transfer_response.start_time : CWMP_UNKNOWN_TIME);
+		r->CompleteTime = (char *)(m->u.transfer_response.complete_time ? m->u.transfer_response.complete_time : CWMP_UNKNOWN_TIME);
 	}
 	return r;
 }
@@ -258,10 +257,10 @@ static void *wr_atc(struct soap *soap, const cwmp_msg *m)
 	t->FileSize = m->u.transfer_complete.file_size;
 	t->TargetFileName = cwmp_codec_or_empty(m->u.transfer_complete.target_file_name);
 	t->StartTime = (char *)(m->u.transfer_complete.start_time ? m->u.transfer_complete.start_time
-								 : UNKNOWN_TIME);
+								 : CWMP_UNKNOWN_TIME);
 	t->CompleteTime = (char *)(m->u.transfer_complete.complete_time
 					   ? m->u.transfer_complete.complete_time
-					   : UNKNOWN_TIME);
+					   : CWMP_UNKNOWN_TIME);
 	return t;
 }
 
@@ -278,10 +277,10 @@ static void *wr_tc(struct soap *soap, const cwmp_msg *m)
 	t->FaultStruct = f;
 	/* the Unknown Time when the CPE cannot tell */
 	t->StartTime = (char *)(m->u.transfer_complete.start_time ? m->u.transfer_complete.start_time
-								 : UNKNOWN_TIME);
+								 : CWMP_UNKNOWN_TIME);
 	t->CompleteTime = (char *)(m->u.transfer_complete.complete_time
 					   ? m->u.transfer_complete.complete_time
-					   : UNKNOWN_TIME);
+					   : CWMP_UNKNOWN_TIME);
 	return t;
 }
 

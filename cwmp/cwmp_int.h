@@ -257,7 +257,5 @@ int cwmp_random_bytes(unsigned char *buf, size_t n);
 
 /* Current time as a CWMP dateTime ("2026-11-25T10:00:00Z") into buf (>= 32). */
 void cwmp_now(char *buf, size_t n);
-/* The Unknown Time, "0001-01-01T00:00:00Z". */
-#define CWMP_UNKNOWN_TIME "0001-01-01T00:00:00Z"
 
 #endif /* DUET_CWMP_INT_H */

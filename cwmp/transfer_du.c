@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #define DU_TABLE "Device.SoftwareModules.DeploymentUnit."
@@ -48,7 +47,7 @@ static bool uuid_v4(char *buf, size_t n)
 {
 	unsigned char r[16];
 
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+	if (!cwmp_random_bytes(r, sizeof r))
 		return false;
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);

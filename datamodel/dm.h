@@ -193,6 +193,9 @@ typedef enum dm_active_notify {
 } dm_active_notify;
 dm_active_notify dm_node_active_notify(const dm_node *n);
 
+/* TR-106's Unknown Time: the dateTime of a moment nobody knows. */
+#define DM_UNKNOWN_TIME "0001-01-01T00:00:00Z"
+
 /* Text name of a type ("unsignedInt"). */
 const char *dm_type_name(dm_type t);
 

@@ -20,7 +20,6 @@
 #define QUOTE_MAX 48
 
 /* The TR-106 Unknown Time; also the zero dateTime. */
-#define UNKNOWN_TIME "0001-01-01T00:00:00Z"
 
 /* ---------------------------------------------------------------------------
  * Small helpers
@@ -690,7 +689,7 @@ static const struct type_row {
 	[DM_TYPE_LONG] = { "long", "0", check_integer },
 	[DM_TYPE_UNSIGNED_LONG] = { "unsignedLong", "0", check_integer },
 	[DM_TYPE_DECIMAL] = { "decimal", "0", check_decimal },
-	[DM_TYPE_DATETIME] = { "dateTime", UNKNOWN_TIME, check_datetime },
+	[DM_TYPE_DATETIME] = { "dateTime", DM_UNKNOWN_TIME, check_datetime },
 	[DM_TYPE_BASE64] = { "base64", "", check_base64 },
 	[DM_TYPE_HEXBINARY] = { "hexBinary", "", check_hexbinary },
 };

@@ -14,7 +14,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define DIAG_UNKNOWN_TIME "0001-01-01T00:00:00Z"
 #define DIAG_PING_OBJECT "Device.IP.Diagnostics.IPPing."
 #define DIAG_DL_OBJECT "Device.IP.Diagnostics.DownloadDiagnostics."
 

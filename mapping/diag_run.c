@@ -81,7 +81,7 @@ void diag_outcome_time(map_diag_outcome *o, const char *name, int64_t epoch_us)
 	char base[32];
 
 	if (epoch_us <= 0 || !gmtime_r(&secs, &tm)) {
-		diag_outcome_set(o, name, "%s", DIAG_UNKNOWN_TIME);
+		diag_outcome_set(o, name, "%s", DM_UNKNOWN_TIME);
 		return;
 	}
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);

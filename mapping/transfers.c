@@ -9,11 +9,10 @@
 #include <string.h>
 
 #define EVENT_PATH "Device.LocalAgent.TransferComplete!"
-#define UNKNOWN_TIME "0001-01-01T00:00:00Z"
 
 static const char *or_unknown(const char *t)
 {
-	return t && *t ? t : UNKNOWN_TIME;
+	return t && *t ? t : DM_UNKNOWN_TIME;
 }
 
 int map_report_acs_transfer(dm *d, const map_transfer_report *r, const dm_origin *origin)
