@@ -10,6 +10,10 @@
  *    GetParameterValues of 50 parameters, SetParameterValues of 10 and 204.
  *    Figures: sessions/s back to back, session time p50/p99 (Inform in to
  *    204 out), Connection Request to Inform latency p50/p99, duetd RSS.
+ *    Then both managers at once (a Controller on the UNIX socket), and the
+ *    latency from a change on one side to its report on the other: the
+ *    ACS's SetParameterValues to the Controller's ValueChange Notify, and
+ *    the Controller's Set to the Inform with 4 VALUE CHANGE.
  * Prints figures; asserts nothing.
  */
 #include "bench.h"
@@ -38,6 +42,8 @@
 #define SPV_PARAMS 10
 #define RUN_S 3.0
 #define MAX_SAMPLES 100000
+#define LAT_RING 4096
+#define LAT_SAMPLES 300
 
 /* ---- 1. whole-tree GetParameterValues in process ---------------------------- */
 
@@ -140,6 +146,12 @@ static struct {
 	size_t gpv_len;
 	char *names[GPV_PARAMS];
 	unsigned instance; /* the DHCP pool the SetParameterValues write */
+	/* cross-side latency: when each session's SetParameterValues went
+	 * out (by sequence number, mod LAT_RING), and the latest Inform
+	 * that carried 4 VALUE CHANGE with the ProvisioningCode it named */
+	double spv_at[LAT_RING];
+	double vc_at;
+	char vc_code[64];
 } A;
 
 /* One connection's input, read in large pieces: a load generator that
@@ -272,6 +284,12 @@ static void note_inform(const char *body)
 	pthread_mutex_lock(&A.mu);
 	A.informs++;
 	A.inform_at = bench_now();
+	if (strstr(body, "<EventCode>4 VALUE CHANGE</EventCode>")) {
+		A.vc_at = A.inform_at;
+		if (!text_after(body, "ProvisioningCode</Name><Value xsi:type=\"xsd:string\">", A.vc_code,
+				sizeof A.vc_code))
+			A.vc_code[0] = 0;
+	}
 	if (have)
 		snprintf(A.cr_url, sizeof A.cr_url, "%s", url);
 	pthread_cond_broadcast(&A.cv);
@@ -309,6 +327,9 @@ static int send_spv(int fd, unsigned long seq)
 		 inst, seq, inst, flag, inst, flag, inst, flag, inst, flag, inst, b, inst, b, inst, seq, inst,
 		 3600 + seq % 1000, inst, seq % 64, seq);
 #undef PV
+	pthread_mutex_lock(&A.mu);
+	A.spv_at[seq % LAT_RING] = bench_now();
+	pthread_mutex_unlock(&A.mu);
 	return send_text(fd, body);
 }
 
@@ -491,7 +512,10 @@ static int write_defaults(const char *path)
 			fputs(line, out);
 	if (out)
 		fprintf(out, "Device.ManagementServer.URL http://127.0.0.1:%d/acs\n"
-			     "Device.ManagementServer.PeriodicInformEnable false\n",
+			     "Device.ManagementServer.PeriodicInformEnable false\n"
+			     "Device.LocalAgent.Controller.1.EndpointID " UB_CTL_ID "\n"
+			     "Device.LocalAgent.Controller.1.Enable true\n"
+			     "Device.LocalAgent.Controller.1.AssignedRole Device.LocalAgent.ControllerTrust.Role.1\n",
 			A.port);
 	if (in)
 		fclose(in);
@@ -613,6 +637,196 @@ static void both_managers(CURL *c, pid_t agent, const char *usp_sock, double cwm
 	ub_link_close(u.link);
 }
 
+/* ---- 3. from a change on one side to its notification on the other ------------ */
+
+/* A Subscription of the Controller (NotifRetry false: no NotifyResp owed). */
+static int subscribe(ub_link *l, const char *kind, const char *refs)
+{
+	ub_req r;
+	Usp__Msg *m = ub_req_init(&r, "lat-sub", USP__HEADER__MSG_TYPE__ADD);
+	Usp__Add add = USP__ADD__INIT;
+	Usp__Add__CreateObject co = USP__ADD__CREATE_OBJECT__INIT;
+	Usp__Add__CreateParamSetting ps[4];
+	Usp__Add__CreateParamSetting *pps[4];
+	const char *names[4] = {"ID", "NotifType", "ReferenceList", "Enable"};
+	const char *values[4] = {"bench-latency", kind, refs, "true"};
+	for (int i = 0; i < 4; i++) {
+		ps[i] = (Usp__Add__CreateParamSetting)USP__ADD__CREATE_PARAM_SETTING__INIT;
+		ps[i].param = (char *)names[i];
+		ps[i].value = (char *)values[i];
+		ps[i].required = true;
+		pps[i] = &ps[i];
+	}
+	co.obj_path = "Device.LocalAgent.Subscription.";
+	co.n_param_settings = 4;
+	co.param_settings = pps;
+	Usp__Add__CreateObject *cos[] = {&co};
+	add.n_create_objs = 1;
+	add.create_objs = cos;
+	r.req.req_type_case = USP__REQUEST__REQ_TYPE_ADD;
+	r.req.add = &add;
+	Usp__Msg *resp = ub_call(l, m, UB_WAIT_S);
+	int ok = resp && resp->body && resp->body->msg_body_case == USP__BODY__MSG_BODY_RESPONSE &&
+		 resp->body->response->resp_type_case == USP__RESPONSE__RESP_TYPE_ADD_RESP &&
+		 resp->body->response->add_resp->n_created_obj_results == 1 &&
+		 resp->body->response->add_resp->created_obj_results[0]->oper_status->oper_status_case ==
+			 USP__ADD_RESP__CREATED_OBJECT_RESULT__OPERATION_STATUS__OPER_STATUS_OPER_SUCCESS;
+	if (resp)
+		usp__msg__free_unpacked(resp, NULL);
+	return ok ? 0 : -1;
+}
+
+/* The value a ValueChange Notify in a Record carries, into out; false when
+ * the Record is something else. */
+static bool value_change_of(const uint8_t *b, size_t len, char *out, size_t outsz)
+{
+	ub_scan sc;
+	if (ub_scan_record(b, len, &sc) || sc.msg_type != USP__HEADER__MSG_TYPE__NOTIFY)
+		return false;
+	Usp__Msg *m = usp__msg__unpack(NULL, sc.plen, sc.payload);
+	bool ok = m && m->body && m->body->msg_body_case == USP__BODY__MSG_BODY_REQUEST &&
+		  m->body->request->req_type_case == USP__REQUEST__REQ_TYPE_NOTIFY &&
+		  m->body->request->notify->notification_case == USP__NOTIFY__NOTIFICATION_VALUE_CHANGE;
+	if (ok)
+		snprintf(out, outsz, "%s", m->body->request->notify->value_change->param_value);
+	if (m)
+		usp__msg__free_unpacked(m, NULL);
+	return ok;
+}
+
+typedef struct notify_watch {
+	ub_link *link;
+	volatile int stop;
+	double lat[LAT_SAMPLES];
+	size_t n;
+} notify_watch;
+
+/* The Controller's side: each ValueChange of the ACS's VendorClassID
+ * ("bench-<seq>") against the time the ACS sent that SetParameterValues. */
+static void *notify_watch_main(void *arg)
+{
+	notify_watch *w = arg;
+	while (!w->stop && w->n < LAT_SAMPLES) {
+		const uint8_t *b;
+		size_t len;
+		char v[64];
+		int rc = ub_link_recv(w->link, &b, &len, ub_now() + 0.1);
+		if (rc < 0)
+			break;
+		if (rc == 0 || !value_change_of(b, len, v, sizeof v) || strncmp(v, "bench-", 6))
+			continue;
+		double now = bench_now();
+		unsigned long seq = strtoul(v + 6, NULL, 10);
+		pthread_mutex_lock(&A.mu);
+		double sent = A.spv_at[seq % LAT_RING];
+		pthread_mutex_unlock(&A.mu);
+		if (sent > 0 && now >= sent)
+			w->lat[w->n++] = (now - sent) * 1e6;
+	}
+	return NULL;
+}
+
+/* ACS -> Controller: the ACS's SetParameterValues in back-to-back
+ * sessions, the Controller subscribed to one of the parameters written. */
+static void acs_to_controller(CURL *c, ub_link *l, unsigned long *failures)
+{
+	char refs[128];
+	snprintf(refs, sizeof refs, "Device.DHCPv4.Server.Pool.%u.VendorClassID", A.instance);
+	notify_watch *w = calloc(1, sizeof *w);
+	pthread_t th;
+	if (!w || subscribe(l, "ValueChange", refs)) {
+		printf("cwmp bench: no ValueChange subscription; ACS -> Controller latency skipped\n");
+		free(w);
+		return;
+	}
+	w->link = l;
+	if (pthread_create(&th, NULL, notify_watch_main, w)) {
+		free(w);
+		return;
+	}
+	double end = bench_now() + 5;
+	while (bench_now() < end && w->n < LAT_SAMPLES) {
+		unsigned long want = A.sessions_done + 1;
+		if (connection_request(c)) {
+			(*failures)++;
+			usleep(10000);
+			continue;
+		}
+		if (!wait_sessions(want, 5))
+			break;
+	}
+	usleep(20000); /* the last Notify */
+	w->stop = 1;
+	pthread_join(th, NULL);
+	bench_row("ACS SPV -> Controller ValueChange p50", w->n ? pct(w->lat, w->n, 0.5) : -1, "us", "", 0, NULL);
+	bench_row("ACS SPV -> Controller ValueChange p99", w->n ? pct(w->lat, w->n, 0.99) : -1, "us",
+		  "of target 10 ms", 10000, "p99 < 10 ms");
+	free(w);
+}
+
+/* Controller -> ACS: a Controller's Set of ProvisioningCode (active
+ * notification by default: forceDefaultEnabled) until the Inform with
+ * 4 VALUE CHANGE and the new value reaches the ACS, one at a time. The
+ * throttle (DefaultActiveNotificationThrottle) is 0 here: the figure is
+ * the agent's own path. */
+static void controller_to_acs(ub_link *l)
+{
+	static double lat[LAT_SAMPLES];
+	size_t n = 0;
+	ub_tmpl t = {0};
+	if (ub_tmpl_set(&t, "Device.DeviceInfo.", "ProvisioningCode", "lat." UB_ID_HOLE)) {
+		printf("cwmp bench: no Set template; Controller -> ACS latency skipped\n");
+		return;
+	}
+	for (int i = 0; i < LAT_SAMPLES; i++) {
+		char want[64];
+		unsigned long done = A.sessions_done;
+		uint32_t seq = t.next++;
+		snprintf(want, sizeof want, "lat.%08x", seq); /* the hole takes hex digits */
+		ub_tmpl_patch(&t, seq);
+		double t0 = bench_now();
+		if (ub_link_send(l, t.buf, t.len))
+			break;
+		double deadline = t0 + 5;
+		bool seen = false;
+		while (!seen && bench_now() < deadline) {
+			const uint8_t *b;
+			size_t len;
+			ub_link_recv(l, &b, &len, ub_now() + 0.0005); /* the SetResp */
+			pthread_mutex_lock(&A.mu);
+			seen = A.vc_at > t0 && !strcmp(A.vc_code, want);
+			double at = A.vc_at;
+			pthread_mutex_unlock(&A.mu);
+			if (seen)
+				lat[n++] = (at - t0) * 1e6;
+		}
+		if (!seen || !wait_sessions(done + 1, 5))
+			break;
+	}
+	ub_tmpl_free(&t);
+	bench_row("Controller Set -> ACS 4 VALUE CHANGE p50", n ? pct(lat, n, 0.5) : -1, "us", "", 0, NULL);
+	bench_row("Controller Set -> ACS 4 VALUE CHANGE p99", n ? pct(lat, n, 0.99) : -1, "us", "", 0,
+		  "throttle 0 s");
+	if (n < LAT_SAMPLES)
+		printf("  (%zu of %d value-change sessions seen)\n", n, LAT_SAMPLES);
+}
+
+static void cross_side_latency(CURL *c, const char *usp_sock, unsigned long *failures)
+{
+	char agent_id[256];
+	ub_link *l = ub_uds_open(usp_sock, agent_id, sizeof agent_id);
+	if (!l) {
+		printf("cwmp bench: no USP session over %s; cross-side latency skipped\n", usp_sock);
+		return;
+	}
+	ub_set_agent_id(agent_id);
+	printf("\n%-44s %12s %-8s  %s\n", "From a change to the other side's report", "value", "unit",
+	       "ratio / target");
+	acs_to_controller(c, l, failures);
+	controller_to_acs(l);
+	ub_link_close(l);
+}
+
 static int sessions_run(const char *dir, pid_t *agent)
 {
 	char defaults[1100], state[1100], admin[1100], log[1100], exe[1024], usp_sock[1100];
@@ -680,6 +894,7 @@ static int sessions_run(const char *dir, pid_t *agent)
 	double pipelined = pipelined_sessions(c, RUN_S, &failures);
 	long rss_load = bench_rss_kb(*agent);
 	both_managers(c, *agent, usp_sock, pipelined, &failures);
+	cross_side_latency(c, usp_sock, &failures);
 	curl_easy_cleanup(c);
 
 	for (size_t i = 0; i < n_cr; i++)
