@@ -27,6 +27,11 @@ enum { EXIT_CLEAN = 0, EXIT_STARTUP = 1, EXIT_USAGE = 2 };
 /* Long enough for queued answers (the one to Reboot() itself) to leave;
  * short enough that a client that stopped reading cannot delay a restart. */
 #define RESTART_DRAIN_MS 500
+/* How long a restart one manager asked for waits for the other's running
+ * CWMP session to end (notes/cwmp-usp-mapping.md C6): a session that
+ * lasts longer is cut. */
+#define RESTART_SESSION_WAIT_MS 60000
+#define RESTART_POLL_MS 20
 
 typedef struct agent {
 	char **argv; /* as given: a restart re-executes with exactly these */
@@ -45,6 +50,8 @@ typedef struct agent {
 	map_diag *diag;           /* diagnostics both managers run */
 	bool stopping;
 	bool restart;
+	core_timer *restart_timer; /* waiting for the ACS's session to end */
+	uint64_t restart_waited_ms;
 } agent;
 
 /* ---------------------------------------------------------------------------
@@ -123,6 +130,26 @@ static void on_signal_stop(void *ctx, int signum)
 	agent_stop(a, 0);
 }
 
+static void restart_when_idle(void *ctx)
+{
+	agent *a = ctx;
+
+	core_timer_stop(a->restart_timer);
+	a->restart_timer = NULL;
+	if (a->stopping || !a->restart)
+		return;
+	if (cwmp_agent_in_session(a->cwmp) && a->restart_waited_ms < RESTART_SESSION_WAIT_MS &&
+	    !core_timer_start(a->loop, RESTART_POLL_MS, 0, restart_when_idle, a, &a->restart_timer)) {
+		if (!a->restart_waited_ms)
+			CORE_LOG_I("main", "restart waits for the running CWMP session to end");
+		a->restart_waited_ms += RESTART_POLL_MS;
+		return;
+	}
+	if (a->restart_waited_ms >= RESTART_SESSION_WAIT_MS)
+		CORE_LOG_W("main", "the CWMP session outlasted %u s: cut by the restart", RESTART_SESSION_WAIT_MS / 1000);
+	agent_stop(a, RESTART_DRAIN_MS);
+}
+
 static void on_restart(void *ctx, core_restart_cause cause, bool remote, const char *command_key)
 {
 	agent *a = ctx;
@@ -133,11 +160,16 @@ static void on_restart(void *ctx, core_restart_cause cause, bool remote, const c
 		   remote ? "remote " : "local ", cause == CORE_RESTART_FACTORY_RESET ? "factory reset" : "reboot",
 		   command_key ? command_key : "");
 	a->restart = true;
-	agent_stop(a, RESTART_DRAIN_MS);
+	/* the ACS's session ends first (it may be the one that asked); the
+	 * Reboot() answer to a Controller is on its way meanwhile */
+	cwmp_agent_hold_sessions(a->cwmp);
+	restart_when_idle(a);
 }
 
 static void agent_teardown(agent *a)
 {
+	core_timer_stop(a->restart_timer);
+	a->restart_timer = NULL;
 	core_lifecycle_free(a->lifecycle);
 	a->lifecycle = NULL;
 	cwmp_agent_stop(a->cwmp);

@@ -156,3 +156,14 @@ void cwmp_agent_stop(cwmp_agent *a)
 	a->events = NULL;
 	agent_free(a);
 }
+
+void cwmp_agent_hold_sessions(cwmp_agent *a)
+{
+	if (a)
+		cwmp_session_hold(a->session);
+}
+
+bool cwmp_agent_in_session(const cwmp_agent *a)
+{
+	return a && cwmp_session_running(a->session);
+}

@@ -54,6 +54,15 @@ int cwmp_agent_start(dm *d, core_loop *loop, const cwmp_options *opts, cwmp_agen
 /* Abort any session, close the listener, free everything (loop thread). */
 void cwmp_agent_stop(cwmp_agent *a);
 
+/*
+ * A restart the other manager asked for waits for the ACS's session
+ * (notes/cwmp-usp-mapping.md C6): hold opens no session from now on (the
+ * restart's own 1 BOOT reaches the ACS after it); in_session says whether
+ * one is still running. NULL-safe.
+ */
+void cwmp_agent_hold_sessions(cwmp_agent *a);
+bool cwmp_agent_in_session(const cwmp_agent *a);
+
 #ifdef __cplusplus
 }
 #endif

@@ -602,3 +602,12 @@ bool cwmp_session_running(const cwmp_session *s)
 {
 	return s && s->running;
 }
+
+void cwmp_session_hold(cwmp_session *s)
+{
+	if (!s)
+		return;
+	s->restarting = true;
+	core_timer_stop(s->kick_timer);
+	s->kick_timer = NULL;
+}

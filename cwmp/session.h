@@ -18,6 +18,8 @@ int cwmp_session_start(cwmp_agent *a, cwmp_session **out);
 /* Abort a running session (no retry bookkeeping) and free. */
 void cwmp_session_stop(cwmp_session *s);
 bool cwmp_session_running(const cwmp_session *s);
+/* Open no session from now on: the agent is about to restart. */
+void cwmp_session_hold(cwmp_session *s);
 
 /*
  * Raise "0 BOOTSTRAP" (NOW) when ManagementServer.URL is not the URL last

@@ -261,7 +261,13 @@ static void set_enabled(cwmp_session *s, bool on)
 	s->enabled = on;
 	CORE_LOG_I("cwmp", "CWMP %s", on ? "enabled" : "disabled");
 	if (!on) {
-		session_abort(s);
+		/* A running session ends as the ACS ends it (the ACS may be the
+		 * one that wrote false, and is owed its answer); none opens
+		 * after it. Queued events stay for a re-enable (C12). */
+		core_timer_stop(s->kick_timer);
+		s->kick_timer = NULL;
+		core_timer_stop(s->retry_timer);
+		s->retry_timer = NULL;
 		core_timer_stop(s->throttle_timer);
 		s->throttle_timer = NULL;
 		return;

@@ -10,20 +10,21 @@ cwmp-usp-mapping.md sections 6, 7, 8 and 15):
     ACS write a ValueChange for the Controller, never a VALUE CHANGE back
     to the ACS; an ACS AddObject fires ObjectCreation (C1, 5.2);
   - reboots from either side: 1 BOOT with or without M Reboot, Boot! with
-    its Cause and CommandKey (6.1, C6, C15);
+    its Cause and CommandKey (6.1, C15); a Controller's Reboot() waits for
+    the ACS's running session to end (C6);
+  - factory resets from either side: 0 BOOTSTRAP + 1 BOOT, Boot! with
+    Cause RemoteFactoryReset (6.2, C7);
   - a firmware Download by the ACS: the CWMP report after the restart,
     the new SoftwareVersion and Boot! FirmwareUpdated for the Controller,
     TransferComplete! to its subscribers (6.3);
   - retiring CWMP from USP with EnableCWMP, and the USP variant's
-    Device.CWMPManagementServer.EnableCWMP as the same stored value (C12);
+    Device.CWMPManagementServer.EnableCWMP as the same stored value; a
+    session that writes false still ends as the ACS ends it (C12);
   - the USP view without the CWMP-only Device.ManagementServer. (C14);
   - the CWMP view's Device.USPAgent. as the stored LocalAgent (section 2):
     read, provisioned and notified by that name; duetctl takes both;
   - concurrent writes of the same parameters by both: serialised, atomic,
     one final value (C4).
-
-Tests marked expectedFailure cover mapping/ work that does not exist yet
-(TransferComplete! of an ACS transfer).
 """
 import os
 import sys
@@ -157,6 +158,25 @@ class Reboots(AbCase):
         self.wait_restarted()
         self.assertEqual(self.agent.proc.pid, pid, "duetd did not restart in place")
 
+    def test_usp_reboot_waits_for_the_acs_session(self):
+        """C6: a Controller's Reboot() while the ACS is in a session: the
+        session goes on to its end (its later write answered and kept),
+        then the restart and 1 BOOT."""
+        self.note_starts()
+        answers = []
+
+        def reboot_mid_session(session):
+            answers.append(self.ctl.operate("Device.Reboot()", command_key="mid"))
+            time.sleep(0.5)  # a restart that did not wait would cut the session here
+            return cw.spv([(INFO + "ProvisioningCode", "mid.session", "xsd:string")], "mid-1")
+
+        s = self.session(cw.gpv(INFO + "SoftwareVersion"), reboot_mid_session)
+        self.assertEqual(len(answers), 1, "the Controller's Reboot() was not answered")
+        self.answered(s, "SetParameterValues")
+        self.acs.wait_session(lambda s: s.has("1 BOOT"))
+        self.wait_restarted()
+        self.assertEqual(self.acs_values(INFO + "ProvisioningCode"), {INFO + "ProvisioningCode": "mid.session"})
+
     def test_cwmp_reboot_is_a_boot_event_for_the_controller(self):
         self.subscribe("boot-ab", "Event", "Device.Boot!", retry=True, persistent=True)
         self.note_starts()
@@ -173,6 +193,45 @@ class Reboots(AbCase):
         # boot was not requested by a USP Operate (mapping notes 6.1)
         self.assertEqual(n.event.params["CommandKey"], "")
         ctl.notify_resp(m)
+
+
+class FactoryResets(AbCase):
+    """C7: a factory reset from either side. The Boot! subscription is a
+    factory default: nothing a manager configured outlives the reset."""
+
+    defaults_extra = AbCase.defaults_extra + tuple(
+        "Device.LocalAgent.Subscription.1.%s %s" % kv for kv in (
+            ("ID", "boot-fd"), ("Enable", "true"), ("NotifType", "Event"), ("ReferenceList", "Device.Boot!"),
+            ("NotifRetry", "true"), ("Persistent", "true"), ("Recipient", "Device.LocalAgent.Controller.1")))
+
+    def reset_seen_by_both(self, key):
+        """After a factory reset: the ACS's 0 BOOTSTRAP + 1 BOOT (without
+        M Reboot) with the factory ProvisioningCode, and the Controller's
+        Boot! with Cause RemoteFactoryReset and the USP command key."""
+        s = self.acs.wait_session(lambda s: s.has("0 BOOTSTRAP"), since=self.mark)
+        self.assertIn("1 BOOT", s.event_codes)
+        self.assertNotIn("M Reboot", s.event_codes)
+        self.assertNotEqual(s.params.get(INFO + "ProvisioningCode"), "before.reset")
+        self.wait_restarted()
+        ctl = self.reconnect()
+        m, n = self.wait_notify("boot-fd", "Boot!", ctl=ctl)
+        self.assertEqual((n.event.params["Cause"], n.event.params["CommandKey"]), ("RemoteFactoryReset", key))
+        ctl.notify_resp(m)
+
+    def prepare(self):
+        self.ctl.set({INFO: {"ProvisioningCode": "before.reset"}})
+        self.note_starts()
+        self.mark = self.acs.mark()
+
+    def test_controller_factory_reset(self):
+        self.prepare()
+        self.ctl.operate("Device.FactoryReset()", command_key="usp-fr")
+        self.reset_seen_by_both("usp-fr")
+
+    def test_acs_factory_reset(self):
+        self.prepare()
+        self.answered(self.session(cw.factory_reset()), "FactoryReset")
+        self.reset_seen_by_both("")
 
 
 # ---------------------------------------------------------------------------
@@ -354,10 +413,12 @@ class Views(AbCase):
 
     def test_acs_change_of_enable_cwmp_notifies_the_usp_variant_name(self):
         self.subscribe("vc-enable", "ValueChange", "Device.CWMPManagementServer.EnableCWMP")
-        # the session that retires CWMP is cut short by its own write: no
-        # waiting for it to end well
-        self.acs.next_session(cw.spv([("Device.ManagementServer.EnableCWMP", "false", "xsd:boolean")], "off-1"))
-        self.assertIn(self.connection_request().status, (200, 204))
+        # C12: the session that retires CWMP ends as the ACS ends it, its
+        # write answered; none opens after it
+        s = self.session(cw.spv([("Device.ManagementServer.EnableCWMP", "false", "xsd:boolean")], "off-1"),
+                         cw.gpv("Device.ManagementServer.EnableCWMP"))
+        self.answered(s, "SetParameterValues")
+        self.assertEqual(self.answered(s, "GetParameterValues").values(), {"Device.ManagementServer.EnableCWMP": "false"})
         m, n = self.wait_notify("vc-enable", "ValueChange")
         self.assertEqual((n.value_change.param_path, n.value_change.param_value),
                          ("Device.CWMPManagementServer.EnableCWMP", "false"))
