@@ -79,6 +79,19 @@ class SameValues(AbCase):
         self.assertEqual(self.answered(s, "GetParameterValues").values(),
                          {inst + "MinAddress": "10.1.0.10", inst + "MaxAddress": "10.1.0.20"})
 
+    def test_acs_alias_and_controller_unique_key_reach_one_instance(self):
+        """Section 11: an instance the ACS creates by [alias] is the one a
+        Controller reaches by [Alias=="..."], under the same number."""
+        s = self.session(cw.add_object(POOL + "[ab-pool].", "alias-1"))
+        n = int(self.answered(s, "AddObject").get("InstanceNumber"))
+        self.ctl.set({POOL + '[Alias=="ab-pool"].': {"MinAddress": "10.2.0.10"}})
+        s = self.session(cw.gpv(POOL + "[ab-pool].MinAddress", "%s%d.Alias" % (POOL, n)))
+        vals = self.answered(s, "GetParameterValues").values()
+        self.assertEqual(vals.get("%s%d.Alias" % (POOL, n)), "ab-pool", vals)
+        self.assertIn("10.2.0.10", vals.values(), vals)
+        got = uc.get_values(self.ctl.get(POOL + '[Alias=="ab-pool"].MinAddress'))
+        self.assertEqual(got, {"%s%d.MinAddress" % (POOL, n): "10.2.0.10"})
+
     def test_acs_delete_object_is_seen_by_the_controller(self):
         inst = self.ctl.add_one(POOL, {})
         s = self.session(cw.delete_object(inst, "del-1"))
