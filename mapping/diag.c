@@ -156,9 +156,15 @@ static int usp_download(void *ctx, dm_request *req)
 	return usp_command(ctx, MAP_DIAG_DOWNLOAD, req);
 }
 
+static int usp_upload(void *ctx, dm_request *req)
+{
+	return usp_command(ctx, MAP_DIAG_UPLOAD, req);
+}
+
 static const dm_command_fn handlers[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = usp_ipping,
 	[MAP_DIAG_DOWNLOAD] = usp_download,
+	[MAP_DIAG_UPLOAD] = usp_upload,
 };
 
 static void register_commands(map_diag *md, bool on)

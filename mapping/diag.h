@@ -30,6 +30,7 @@
 typedef enum map_diag_kind {
 	MAP_DIAG_IPPING,
 	MAP_DIAG_DOWNLOAD,
+	MAP_DIAG_UPLOAD,
 	MAP_DIAG_KINDS
 } map_diag_kind;
 

@@ -388,7 +388,7 @@ int diag_cwmp_open(map_diag *md)
 	const dm_schema *s = dm_get_schema(md->d);
 	const dm_provider hook = {.set = write_hook, .ctx = md->d};
 	/* inputs a test cannot use are refused when written */
-	static const char *const checked[] = {DIAG_DL_OBJECT "DownloadURL", NULL};
+	static const char *const checked[] = {DIAG_DL_OBJECT "DownloadURL", DIAG_UL_OBJECT "UploadURL", NULL};
 	char path[256];
 	bool any = false;
 	int rc;

@@ -2,7 +2,7 @@
  * diag_int.h - what the files of the diagnostics mapping share:
  *   diag_run.c       the runner (worker threads), the kinds' table, inputs
  *   diag_ping.c      the ICMP echo test (worker side)
- *   diag_download.c  the HTTP GET test (worker side)
+ *   diag_http.c      the HTTP GET and PUT tests (worker side)
  *   diag.c           map_diag: one test of a kind at a time, the USP door
  *   diag_cwmp.c      the CWMP door: the DiagnosticsState watcher
  */
@@ -16,6 +16,7 @@
 
 #define DIAG_PING_OBJECT "Device.IP.Diagnostics.IPPing."
 #define DIAG_DL_OBJECT "Device.IP.Diagnostics.DownloadDiagnostics."
+#define DIAG_UL_OBJECT "Device.IP.Diagnostics.UploadDiagnostics."
 
 /* ---- the kinds -------------------------------------------------------- */
 
@@ -40,11 +41,13 @@ typedef struct diag_ping_in {
 	unsigned dscp;
 } diag_ping_in;
 
-typedef struct diag_download_in {
+/* DownloadDiagnostics and UploadDiagnostics */
+typedef struct diag_http_in {
 	char url[1025];
 	diag_family family;
 	unsigned dscp;
-} diag_download_in;
+	unsigned long file_length; /* upload: TestFileLength */
+} diag_http_in;
 
 /* Set by the loop, read by the worker between steps. */
 typedef atomic_bool diag_cancel;
@@ -52,7 +55,8 @@ typedef atomic_bool diag_cancel;
 /* The tests, run in a worker thread: they fill o (status and every
  * result) and return early when *cancel becomes true. */
 void diag_ping_run(const diag_ping_in *in, const diag_cancel *cancel, map_diag_outcome *o);
-void diag_download_run(const diag_download_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_download_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_upload_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 
 /* ---- outcome helpers (worker side too) ---------------------------------- */
 

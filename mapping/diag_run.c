@@ -21,9 +21,15 @@ static const char *const download_inputs[] = {"Interface", "DownloadURL", "DSCP"
 					      "TimeBasedTestMeasurementOffset", "ProtocolVersion",
 					      "NumberOfConnections", "EnablePerConnectionResults", NULL};
 
+static const char *const upload_inputs[] = {"Interface", "UploadURL", "DSCP", "EthernetPriority", "TestFileLength",
+					    "TimeBasedTestDuration", "TimeBasedTestMeasurementInterval",
+					    "TimeBasedTestMeasurementOffset", "ProtocolVersion",
+					    "NumberOfConnections", "EnablePerConnectionResults", NULL};
+
 static const diag_spec specs[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = {DIAG_PING_OBJECT, "Device.IP.Diagnostics.IPPing()", ping_inputs},
 	[MAP_DIAG_DOWNLOAD] = {DIAG_DL_OBJECT, "Device.IP.Diagnostics.DownloadDiagnostics()", download_inputs},
+	[MAP_DIAG_UPLOAD] = {DIAG_UL_OBJECT, "Device.IP.Diagnostics.UploadDiagnostics()", upload_inputs},
 };
 
 const diag_spec *diag_spec_of(map_diag_kind kind)
@@ -179,6 +185,8 @@ int map_diag_check_input(map_diag_kind kind, const char *name, const char *value
 		why = "Host is empty";
 	else if (kind == MAP_DIAG_DOWNLOAD && !strcmp(name, "DownloadURL") && !http_url(value))
 		why = "DownloadURL is not an http:// or https:// URL with a host";
+	else if (kind == MAP_DIAG_UPLOAD && !strcmp(name, "UploadURL") && !http_url(value))
+		why = "UploadURL is not an http:// or https:// URL with a host";
 	if (!why)
 		return DM_OK;
 	if (msg && msgsz)
@@ -196,7 +204,7 @@ struct map_diag_run {
 	void *ctx;
 	union {
 		diag_ping_in ping;
-		diag_download_in download;
+		diag_http_in http;
 	} in;
 	map_diag_outcome out;
 };
@@ -215,11 +223,13 @@ static void parse_inputs(map_diag_run *r, const dm_arg *in, size_t n)
 		p->block_size = input_uint(in, n, "DataBlockSize", 64);
 		p->dscp = input_uint(in, n, "DSCP", 0);
 	} else {
-		diag_download_in *p = &r->in.download;
-		v = input(in, n, "DownloadURL");
+		bool up = r->kind == MAP_DIAG_UPLOAD;
+		diag_http_in *p = &r->in.http;
+		v = input(in, n, up ? "UploadURL" : "DownloadURL");
 		snprintf(p->url, sizeof p->url, "%s", v ? v : "");
 		p->family = input_family(in, n);
 		p->dscp = input_uint(in, n, "DSCP", 0);
+		p->file_length = up ? input_uint(in, n, "TestFileLength", 0) : 0;
 	}
 }
 
@@ -229,8 +239,10 @@ static void run_work(uv_work_t *w)
 
 	if (r->kind == MAP_DIAG_IPPING)
 		diag_ping_run(&r->in.ping, &r->cancel, &r->out);
+	else if (r->kind == MAP_DIAG_UPLOAD)
+		diag_upload_run(&r->in.http, &r->cancel, &r->out);
 	else
-		diag_download_run(&r->in.download, &r->cancel, &r->out);
+		diag_download_run(&r->in.http, &r->cancel, &r->out);
 }
 
 static void run_after(uv_work_t *w, int status)
@@ -272,7 +284,7 @@ int map_diag_run_start(core_loop *loop, map_diag_kind kind, const dm_arg *in, si
 	r->work.data = r;
 	atomic_init(&r->cancel, false);
 	parse_inputs(r, in, n_in);
-	if (kind == MAP_DIAG_DOWNLOAD)
+	if (kind == MAP_DIAG_DOWNLOAD || kind == MAP_DIAG_UPLOAD)
 		curl_ready();
 	if (uv_queue_work(core_loop_uv(loop), &r->work, run_work, run_after)) {
 		free(r);

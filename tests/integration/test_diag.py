@@ -9,14 +9,17 @@ with "8 DIAGNOSTICS COMPLETE" and GetParameterValues shows Complete and the
 counts; a read-only state value is refused with 9007; a Controller
 operates Device.IP.Diagnostics.IPPing() and hears OperationComplete with
 the output arguments, while the ACS gets no session for it and its object
-keeps what it had.
+keeps what it had. UploadDiagnostics likewise from both doors: a real
+HTTP PUT of TestFileLength bytes to a server in the test.
 
 The doors are opened by core/main.c (map_diag_start); a duetd that does
 not open them answers Operate IPPing() with "not implemented": the tests
 are skipped then, with that reason.
 """
+import http.server
 import os
 import sys
+import threading
 import time
 import unittest
 
@@ -28,6 +31,8 @@ import usp_controller as uc  # noqa: E402
 cw = ab.cw
 PING = "Device.IP.Diagnostics.IPPing."
 PING_CMD = "Device.IP.Diagnostics.IPPing()"
+UP = "Device.IP.Diagnostics.UploadDiagnostics."
+UP_CMD = "Device.IP.Diagnostics.UploadDiagnostics()"
 DIAG_EVENT = "8 DIAGNOSTICS COMPLETE"
 UINT = "xsd:unsignedInt"
 # long enough for the test's one-second wait, its echoes and a session
@@ -121,6 +126,72 @@ class ControllerOperates(DiagCase):
                                          "NumberOfRepetitions": "1", "Timeout": "200", "DataBlockSize": "8"})
         m, n = self.wait_notify("diag-err", "OperationComplete")
         self.assertEqual(dict(n.oper_complete.req_output_args.output_args)["Status"], "Error_CannotResolveHostName")
+
+
+class _PutHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_PUT(self):
+        left = int(self.headers.get("Content-Length", "0"))
+        got = 0
+        while left:
+            chunk = self.rfile.read(min(left, 65536))
+            if not chunk:
+                break
+            got += len(chunk)
+            left -= len(chunk)
+        with self.server.lock:
+            self.server.received.append((self.path, got))
+        self.send_response(201 if self.path == "/up" else 403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+class Uploads(DiagCase):
+    """UploadDiagnostics from both doors against a PUT server here."""
+
+    def setUp(self):
+        super().setUp()
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PutHandler)
+        self.http.lock = threading.Lock()
+        self.http.received = []
+        threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.addCleanup(self.http.server_close)
+        self.addCleanup(self.http.shutdown)
+        self.url = "http://127.0.0.1:%d/up" % self.http.server_address[1]
+
+    def test_acs_requests_an_upload(self):
+        s = self.session(cw.spv([(UP + "UploadURL", self.url), (UP + "TestFileLength", "20000", UINT),
+                                 (UP + "DiagnosticsState", "Requested")], "up-1"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        self.acs.next_session(cw.gpv(UP))
+        done = self.acs.wait_session(lambda x: x.has(DIAG_EVENT))
+        values = self.answered(done, "GetParameterValues").values()
+        self.assertEqual(values[UP + "DiagnosticsState"], "Complete")
+        self.assertEqual(values[UP + "TestBytesSent"], "20000")
+        self.assertEqual(self.http.received, [("/up", 20000)])
+        self.assertLessEqual(values[UP + "ROMTime"], values[UP + "EOMTime"])
+
+    def test_controller_operates_an_upload(self):
+        self.subscribe("up-oc", "OperationComplete", UP_CMD)
+        mark = self.acs.mark()
+        self.ctl.operate(UP_CMD, command_key="ck-up", args={"UploadURL": self.url, "TestFileLength": "30000"})
+        m, n = self.wait_notify("up-oc", "OperationComplete")
+        out = dict(n.oper_complete.req_output_args.output_args)
+        self.assertEqual((out["Status"], out["TestBytesSent"]), ("Complete", "30000"), out)
+        self.assertEqual(self.http.received, [("/up", 30000)])
+        time.sleep(QUIET_S)
+        self.assertEqual(self.sessions_with_diag_event(mark), [])
+        self.assertEqual(self.admin_get(UP + "DiagnosticsState"), "None")
+
+    def test_refused_upload_is_not_complete(self):
+        self.subscribe("up-err", "OperationComplete", UP_CMD)
+        self.ctl.operate(UP_CMD, args={"UploadURL": self.url.replace("/up", "/no"), "TestFileLength": "10"})
+        m, n = self.wait_notify("up-err", "OperationComplete")
+        self.assertEqual(dict(n.oper_complete.req_output_args.output_args)["Status"], "Error_NoTransferComplete")
 
 
 if __name__ == "__main__":

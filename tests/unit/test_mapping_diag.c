@@ -32,14 +32,17 @@
 
 #define PING "Device.IP.Diagnostics.IPPing."
 #define DL "Device.IP.Diagnostics.DownloadDiagnostics."
+#define UL "Device.IP.Diagnostics.UploadDiagnostics."
 #define BODY_BYTES 12345
+#define UPLOAD_BYTES 54321
 #define WAIT_MS 10000
 
 static dm_schema *bundled;
 
 /* ---------------------------------------------------------------------------
- * A tiny HTTP server: /file and /slow (after 400 ms) answer BODY_BYTES
- * bytes, anything else 404.
+ * A tiny HTTP server: GET /file and /slow (after 400 ms) answer BODY_BYTES
+ * bytes; PUT /up takes its body (counted in put_bytes) and answers 204;
+ * anything else 404.
  * ------------------------------------------------------------------------- */
 
 typedef struct http_server {
@@ -47,6 +50,7 @@ typedef struct http_server {
 	int port;
 	pthread_t th;
 	atomic_int served, active, max_active;
+	atomic_long put_bytes;
 } http_server;
 
 typedef struct http_conn {
@@ -67,6 +71,17 @@ static void serve_one(http_server *s, int c)
 			break;
 	}
 	req[got] = '\0';
+	if (!strncmp(req, "PUT /up ", 8)) {
+		const char *cl = strcasestr(req, "\r\nContent-Length:"), *end = strstr(req, "\r\n\r\n");
+		long want = cl ? strtol(cl + 17, NULL, 10) : 0, have = end ? (long)(got - (size_t)(end + 4 - req)) : 0;
+		char buf[8192];
+		while (have < want && (n = recv(c, buf, sizeof buf, 0)) > 0)
+			have += n;
+		atomic_fetch_add(&s->put_bytes, have);
+		snprintf(head, sizeof head, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+		send(c, head, strlen(head), MSG_NOSIGNAL);
+		return;
+	}
 	bool slow = !strncmp(req, "GET /slow ", 10);
 	if (slow)
 		usleep(400 * 1000);
@@ -372,6 +387,21 @@ static void test_ping_bad_host(void **state)
 	assert_int_equal(out_num(o, "SuccessCount"), 0);
 }
 
+/* The CWMP-style object (and so the command's output arguments, which
+ * share its names and types) takes every value an outcome gives. */
+static void assert_object_takes(const map_diag_outcome *o, const char *object)
+{
+	for (size_t i = 0; i < o->n_out; i++) {
+		char path[256];
+		const dm_node *n;
+		dm_errinfo err = {0};
+		snprintf(path, sizeof path, "%s%s", object, o->out[i].name);
+		assert_non_null(n = dm_schema_find(bundled, path));
+		if (dm_value_check(n, o->out[i].value, NULL, &err))
+			fail_msg("%s = %s: %s", path, o->out[i].value, err.msg);
+	}
+}
+
 static void run_download(fixture *f, const char *url)
 {
 	const dm_arg in[] = {{"DownloadURL", url}};
@@ -403,42 +433,90 @@ static void test_download(void **state)
 	assert_string_not_equal(rom, "0001-01-01T00:00:00Z");
 	assert_true(strcmp(tcp_req, tcp_resp) <= 0 && strcmp(tcp_resp, rom) <= 0);
 	assert_true(strcmp(rom, bom) <= 0 && strcmp(bom, eom) <= 0);
-	/* and the model takes every value it gives */
-	for (size_t i = 0; i < o->n_out; i++) {
-		char path[256];
-		const dm_node *n;
-		dm_errinfo err = {0};
-		snprintf(path, sizeof path, "%s%s", DL, o->out[i].name);
-		assert_non_null(n = dm_schema_find(bundled, path));
-		if (dm_value_check(n, o->out[i].value, NULL, &err))
-			fail_msg("%s = %s: %s", path, o->out[i].value, err.msg);
-	}
+	assert_object_takes(o, DL);
 }
 
-static void test_download_errors(void **state)
+/* One failing run per row; the row at index 1 aims at a port nobody
+ * listens on. Every failure reports the Unknown Time as EOMTime. */
+typedef struct error_row {
+	const char *fmt;
+	const char *want;
+} error_row;
+
+static void check_error_rows(fixture *f, void (*run)(fixture *f, const char *url), const error_row *rows, size_t n)
 {
-	fixture *f = *state;
 	http_server s = {0};
 	char url[128];
-	const struct {
-		const char *fmt;
-		const char *want;
-	} rows[] = {
-		{"http://127.0.0.1:%d/missing", "Error_TransferFailed"},
-		{"http://127.0.0.1:%d/file", "Error_InitConnectionFailed"}, /* nobody listens */
-		{"http://no-such-host.invalid:%d/file", "Error_CannotResolveHostName"},
-	};
 
 	server_start(&s);
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		f->runs_done = 0;
 		snprintf(url, sizeof url, rows[i].fmt, i == 1 ? closed_port() : s.port);
-		run_download(f, url);
+		run(f, url);
 		if (strcmp(f->outs[0].status, rows[i].want))
 			fail_msg("%s: %s, expected %s", url, f->outs[0].status, rows[i].want);
 		assert_string_equal(map_diag_outcome_get(&f->outs[0], "EOMTime"), "0001-01-01T00:00:00Z");
 	}
 	server_stop(&s);
+}
+
+static void test_download_errors(void **state)
+{
+	const error_row rows[] = {
+		{"http://127.0.0.1:%d/missing", "Error_TransferFailed"},
+		{"http://127.0.0.1:%d/file", "Error_InitConnectionFailed"},
+		{"http://no-such-host.invalid:%d/file", "Error_CannotResolveHostName"},
+	};
+
+	check_error_rows(*state, run_download, rows, sizeof rows / sizeof rows[0]);
+}
+
+static void run_upload(fixture *f, const char *url, const char *length)
+{
+	const dm_arg in[] = {{"UploadURL", url}, {"TestFileLength", length}};
+
+	assert_int_equal(map_diag_run_start(f->loop, MAP_DIAG_UPLOAD, in, 2, run_done, f, NULL), DM_OK);
+	assert_true(run_until(f, one_run, WAIT_MS));
+}
+
+static void test_upload(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+	http_server s = {0};
+	char url[128];
+
+	server_start(&s);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/up", s.port);
+	run_upload(f, url, "54321");
+	server_stop(&s);
+	assert_string_equal(o->status, "Complete");
+	assert_int_equal(atomic_load(&s.put_bytes), UPLOAD_BYTES);
+	assert_int_equal(out_num(o, "TestBytesSent"), UPLOAD_BYTES);
+	assert_true(out_num(o, "TotalBytesSent") > UPLOAD_BYTES); /* and the request's headers */
+	assert_true(out_num(o, "TotalBytesReceived") > 0);
+	assert_string_equal(map_diag_outcome_get(o, "IPAddressUsed"), "127.0.0.1");
+	const char *rom = map_diag_outcome_get(o, "ROMTime"), *bom = map_diag_outcome_get(o, "BOMTime"),
+		   *eom = map_diag_outcome_get(o, "EOMTime");
+	assert_string_not_equal(rom, "0001-01-01T00:00:00Z");
+	assert_true(strcmp(rom, bom) <= 0 && strcmp(bom, eom) <= 0);
+	assert_object_takes(o, UL);
+}
+
+static void run_small_upload(fixture *f, const char *url)
+{
+	run_upload(f, url, "1000");
+}
+
+static void test_upload_errors(void **state)
+{
+	const error_row rows[] = {
+		/* the enumeration has no TransferFailed: a refused PUT did not complete */
+		{"http://127.0.0.1:%d/elsewhere", "Error_NoTransferComplete"},
+		{"http://127.0.0.1:%d/up", "Error_InitConnectionFailed"},
+	};
+
+	check_error_rows(*state, run_small_upload, rows, sizeof rows / sizeof rows[0]);
 }
 
 static void test_check_input(void **state)
@@ -455,6 +533,8 @@ static void test_check_input(void **state)
 		{MAP_DIAG_DOWNLOAD, "DownloadURL", "", DM_ERR_INVALID_VALUE},
 		{MAP_DIAG_DOWNLOAD, "DownloadURL", "HTTPS://h:8443/f", DM_OK},
 		{MAP_DIAG_DOWNLOAD, "DSCP", "", DM_OK},
+		{MAP_DIAG_UPLOAD, "UploadURL", "ftp://h/f", DM_ERR_INVALID_VALUE},
+		{MAP_DIAG_UPLOAD, "UploadURL", "http://127.0.0.1:8080/up", DM_OK},
 	};
 	char msg[160];
 
@@ -468,6 +548,7 @@ static void test_check_input(void **state)
 	}
 	assert_int_equal(map_diag_state_kind(PING "DiagnosticsState"), MAP_DIAG_IPPING);
 	assert_int_equal(map_diag_state_kind(DL "DiagnosticsState"), MAP_DIAG_DOWNLOAD);
+	assert_int_equal(map_diag_state_kind(UL "DiagnosticsState"), MAP_DIAG_UPLOAD);
 	assert_int_equal(map_diag_state_kind(PING "Host"), -1);
 	assert_true(map_diag_state_is_final("Error_Other") && map_diag_state_is_final("Complete"));
 	assert_false(map_diag_state_is_final("None") || map_diag_state_is_final("Requested"));
@@ -762,6 +843,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_bad_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_download_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload_errors, setup, teardown),
 		cmocka_unit_test(test_check_input),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_complete_then_input_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_input_during_wait_aborts, setup, teardown),
