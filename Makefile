@@ -92,7 +92,7 @@ ENGINE_LIBS := $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
 $(BUILD)/duetd: $(BUILD)/core/main.o $(FRONT_LIBS) $(ENGINE_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CWMP_GEN_LIBS) -lm
 
-$(BUILD)/duetctl: $(CTL_OBJS) $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
+$(BUILD)/duetctl: $(CTL_OBJS) $(BUILD)/libduetmap.a $(BUILD)/libduetcore.a $(BUILD)/libduetdm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(FRONT_LIBS) $(ENGINE_LIBS) | $(DEPS_STAMP)

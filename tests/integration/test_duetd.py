@@ -274,6 +274,23 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.strip(), "Device.DeviceInfo.ProvisioningCode OFFLINE")
 
+    def test_offline_duetctl_takes_both_variants_names(self):
+        """Without an agent duetctl uses the same union view: the CWMP
+        variant's Device.USPAgent. and the USP variant's
+        Device.CWMPManagementServer. are the stored LocalAgent and
+        ManagementServer values."""
+        self.agent.start()
+        self.agent.stop()
+        st = ("--state", self.agent.state, "--schema", SCHEMA)
+        p = duetctl(*st, "set", "Device.CWMPManagementServer.EnableCWMP", "false")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = duetctl(*st, "get", "Device.ManagementServer.EnableCWMP", "Device.USPAgent.EndpointID",
+                    "Device.LocalAgent.EndpointID")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.strip().split("\n")
+        self.assertEqual(lines[0], "Device.ManagementServer.EnableCWMP false")
+        self.assertEqual(lines[1].split(" ", 1)[1], lines[2].split(" ", 1)[1])
+
 
 class BadInput(unittest.TestCase):
     def setUp(self):

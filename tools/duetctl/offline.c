@@ -1,10 +1,13 @@
 /*
  * offline.c - duetctl without an agent: load the schema (and open the store
  * when the verb needs one) in this process and run the same verb code the
- * agent's admin socket runs (core/admin_verbs.c). Also schema-stats, which
- * never needs an agent or a store.
+ * agent's admin socket runs (core/admin_verbs.c), through the same union
+ * view (mapping/views.h): both TR-181 variants' names of the bridge
+ * subtrees work here as they do through the agent. Also schema-stats,
+ * which never needs an agent or a store.
  */
 #include "duetctl.h"
+#include "views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +61,8 @@ static void run_verb(const core_admin_env *env, const ctl_opts *o, ctl_reply *r)
 	free(argv);
 }
 
-static int open_store(const ctl_opts *o, dm_schema *s, const char *admin_path, dm **d, ctl_reply *r)
+static int open_store(const ctl_opts *o, dm_schema *s, const dm_view *view, const char *admin_path, dm **d,
+		      ctl_reply *r)
 {
 	bool by_default;
 	const char *defaults = setting(o->defaults, "DUET_DEFAULTS", CORE_DEFAULT_DEFAULTS, &by_default);
@@ -67,6 +71,7 @@ static int open_store(const ctl_opts *o, dm_schema *s, const char *admin_path, d
 		/* Same leniency as duetd: only a named defaults file must exist. */
 		.defaults_file = by_default && access(defaults, F_OK) < 0 ? NULL : defaults,
 		.read_only = !core_admin_verb_writes(o->verb),
+		.defaults_view = view,
 	};
 	dm_errinfo err = { 0 };
 	int rc = dm_open(s, &opts, d, &err);
@@ -98,8 +103,13 @@ int ctl_offline(const ctl_opts *o, const char *admin_path, ctl_reply *r)
 	if (load_schema(file, &s, r))
 		return -1;
 	env.schema = s;
+	map_views *views = NULL;
+	if (map_views_new(s, NULL, &views))
+		CORE_LOG_W("duetctl", "no views: the store's own names only");
+	env.view = views ? map_views_union(views) : NULL;
 	if (core_admin_verb_needs_store(o->verb)) {
-		if (open_store(o, s, admin_path, &d, r)) {
+		if (open_store(o, s, env.view, admin_path, &d, r)) {
+			map_views_free(views);
 			dm_schema_free(s);
 			return -1;
 		}
@@ -108,6 +118,7 @@ int ctl_offline(const ctl_opts *o, const char *admin_path, ctl_reply *r)
 	run_verb(&env, o, r);
 	if (d)
 		dm_close(d);
+	map_views_free(views); /* after the engine that used it */
 	dm_schema_free(s);
 	return r->code ? -1 : 0;
 }
