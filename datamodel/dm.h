@@ -208,6 +208,10 @@ const char *dm_type_name(dm_type t);
  */
 int dm_value_check(const dm_node *param, const char *value, char **canon, dm_errinfo *err);
 
+/* Is s (NUL-terminated) well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing beyond U+10FFFF)? The rule every string value obeys. */
+bool dm_utf8_valid(const char *s);
+
 /* ---------------------------------------------------------------------------
  * The engine: schema + store
  * ------------------------------------------------------------------------- */

@@ -115,6 +115,13 @@ static bool utf8_count(const char *s, size_t *count)
 	return true;
 }
 
+bool dm_utf8_valid(const char *s)
+{
+	size_t n;
+
+	return s && utf8_count(s, &n);
+}
+
 /* The size facet; unit is "" for characters, " bytes" for binary types. */
 static int check_size(const dm_facets *f, size_t len, const char *unit, dm_errinfo *err)
 {

@@ -220,8 +220,15 @@ int usp_msg_process(usp_agent *a, dm *d, const usp_ctl *ctl, const uint8_t *buf,
 		return DM_ERR_NOMEM;
 	int rc = 0;
 	Usp__Msg *msg = usp__msg__unpack(NULL, len, buf);
+	if (msg && !usp_pb_text_valid(&msg->base)) {
+		/* strings that are not UTF-8: undecodable, as protobuf has it */
+		usp__msg__free_unpacked(msg, NULL);
+		msg = NULL;
+	}
 	const char *msg_id = msg && msg->header && msg->header->msg_id[0] ? msg->header->msg_id
 									 : peek_msg_id(m, buf, len);
+	if (msg_id && !dm_utf8_valid(msg_id))
+		msg_id = NULL; /* R-MSG.8 then: nothing to answer with */
 	if (!msg || !msg->header || !msg->body) {
 		/* R-MSG.6/7: exactly one header and one body */
 		CORE_LOG_W(LOG_MOD, "malformed Msg from %s (%zu bytes)", ctl->endpoint_id, len);

@@ -204,6 +204,11 @@ int usp_record_parse(const uint8_t *buf, size_t len, usp_record *out)
 	pb = usp_record__record__unpack(NULL, len, buf);
 	if (!pb)
 		return USP_ERR_RECORD_NOT_PARSED;
+	if (!usp_pb_text_valid(&pb->base)) {
+		/* a from_id that is not text cannot be answered to */
+		usp_record__record__free_unpacked(pb, NULL);
+		return USP_ERR_RECORD_NOT_PARSED;
+	}
 	out->pb = pb;
 	rc = take_header(pb, out);
 	if (rc == 0)
@@ -520,7 +525,7 @@ static Usp__Msg *answerable_request(const usp_record *r)
 	if (r->kind != USP_REC_NO_SESSION || r->payload_len == 0)
 		return NULL;
 	m = usp__msg__unpack(NULL, r->payload_len, r->payload);
-	if (m && m->header && m->header->msg_id && m->header->msg_id[0] && m->body &&
+	if (m && usp_pb_text_valid(&m->base) && m->header && m->header->msg_id && m->header->msg_id[0] && m->body &&
 	    m->body->msg_body_case == USP__BODY__MSG_BODY_REQUEST)
 		return m;
 	if (m)

@@ -405,6 +405,10 @@ uint32_t usp_err_code_ex(const dm_errinfo *e, usp_op op, bool param);
 int usp_msg_process(usp_agent *a, dm *d, const usp_ctl *ctl, const uint8_t *buf, size_t len,
 		    uint8_t **resp, size_t *resp_len);
 
+/* pb_text.c: does every string field of m, and of all it nests, hold
+ * UTF-8, as protobuf requires and protobuf-c does not check? NULL is. */
+bool usp_pb_text_valid(const ProtobufCMessage *m);
+
 /* Helpers the request handlers share (msg.c). */
 
 /* One resolved object: instantiated path (in the handler's usp_mem) and node. */

@@ -786,6 +786,23 @@ static void test_malformed(void **state)
 	m = request(f, &rq, USP__HEADER__MSG_TYPE__GET);
 	error_of(m, USP_ERR_MESSAGE_NOT_SUPPORTED);
 	usp__msg__free_unpacked(m, NULL);
+	/* a string that is not UTF-8 (protobuf-c decodes it all the same): the
+	 * Msg is undecodable, answered by its msg_id, never echoed back */
+	char *bad_path[] = {"Device.DeviceInfo.\xff."};
+	Usp__Get g = USP__GET__INIT;
+	g.n_param_paths = 1;
+	g.param_paths = bad_path;
+	Usp__Request get = USP__REQUEST__INIT;
+	get.req_type_case = USP__REQUEST__REQ_TYPE_GET;
+	get.get = &g;
+	m = request(f, &get, USP__HEADER__MSG_TYPE__GET);
+	error_of(m, USP_ERR_INVALID_ARGUMENTS);
+	usp__msg__free_unpacked(m, NULL);
+	/* ... and without a msg_id that is text, not answered at all */
+	Usp__Body b = USP__BODY__INIT;
+	b.msg_body_case = USP__BODY__MSG_BODY_REQUEST;
+	b.request = &get;
+	assert_null(exchange(f, &b, "m-\xc0\x80", USP__HEADER__MSG_TYPE__GET));
 }
 
 static void test_unsupported_and_responses(void **state)
