@@ -161,10 +161,16 @@ static int usp_upload(void *ctx, dm_request *req)
 	return usp_command(ctx, MAP_DIAG_UPLOAD, req);
 }
 
+static int usp_traceroute(void *ctx, dm_request *req)
+{
+	return usp_command(ctx, MAP_DIAG_TRACEROUTE, req);
+}
+
 static const dm_command_fn handlers[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = usp_ipping,
 	[MAP_DIAG_DOWNLOAD] = usp_download,
 	[MAP_DIAG_UPLOAD] = usp_upload,
+	[MAP_DIAG_TRACEROUTE] = usp_traceroute,
 };
 
 static void register_commands(map_diag *md, bool on)

@@ -31,6 +31,7 @@ typedef enum map_diag_kind {
 	MAP_DIAG_IPPING,
 	MAP_DIAG_DOWNLOAD,
 	MAP_DIAG_UPLOAD,
+	MAP_DIAG_TRACEROUTE,
 	MAP_DIAG_KINDS
 } map_diag_kind;
 
@@ -38,16 +39,23 @@ typedef enum map_diag_kind {
  * The runner
  * ------------------------------------------------------------------------- */
 
-#define MAP_DIAG_MAX_OUT 16
+/* Room for a TraceRoute of the most hops the model allows (64), four
+ * results a hop, and the test's own results. */
+#define MAP_DIAG_MAX_OUT 272
+#define MAP_DIAG_NAME_MAX 40
+#define MAP_DIAG_VALUE_MAX 96
 
 /* What one test gave: Status ("Complete" or an "Error_..." value of the
  * kind's enumeration) and every result, also on error (zeros, the Unknown
- * Time), so that a CWMP object never keeps a former run's numbers. */
+ * Time), so that a CWMP object never keeps a former run's numbers. A
+ * result of a table row is named "<Table>.<n>.<Name>" ("RouteHops.1.Host"),
+ * rows numbered from 1 in order. */
 typedef struct map_diag_outcome {
 	char status[48];
 	size_t n_out;
-	dm_arg out[MAP_DIAG_MAX_OUT]; /* names static, values point into vals */
-	char vals[MAP_DIAG_MAX_OUT][64];
+	dm_arg out[MAP_DIAG_MAX_OUT]; /* names and values point into names and vals */
+	char names[MAP_DIAG_MAX_OUT][MAP_DIAG_NAME_MAX];
+	char vals[MAP_DIAG_MAX_OUT][MAP_DIAG_VALUE_MAX];
 } map_diag_outcome;
 
 /* The value of one result in o, or NULL. */

@@ -103,18 +103,77 @@ static int set_state(map_diag *md, dm_txn *t, map_diag_kind kind, const char *va
 	return rc;
 }
 
+/* A result of a table row ("RouteHops.2.Host"): the table's name with its
+ * dot into table (n bytes), the row into *row, the parameter's name. */
+static const char *row_result(const char *name, char *table, size_t n, unsigned long *row)
+{
+	const char *dot = strchr(name, '.');
+	char *end;
+
+	if (!dot || (size_t)(dot - name) + 2 > n)
+		return NULL;
+	*row = strtoul(dot + 1, &end, 10);
+	if (end == dot + 1 || *end != '.' || !*row)
+		return NULL;
+	snprintf(table, n, "%.*s", (int)(dot - name + 1), name);
+	return end + 1;
+}
+
+/* A result table of the object holds the latest run's rows only: the
+ * former rows go, each new row is a new instance (numbers are never
+ * reused, so the rows are numbered on from the former ones). */
+static int fresh_rows(dm_txn *t, const char *table_path, dm_errinfo *err)
+{
+	uint32_t *insts = NULL;
+	size_t n = 0;
+	char path[300];
+	int rc = dm_list_instances(t, table_path, &insts, &n, err);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		snprintf(path, sizeof path, "%s%u.", table_path, insts[i]);
+		rc = dm_delete(t, path, err);
+	}
+	free(insts);
+	return rc;
+}
+
 /* Results the object does not carry are skipped; one the model refuses
- * is logged and left as it was, the state is still written. */
+ * is logged and left as it was, the state is still written. Rows arrive
+ * in order, numbered from 1. */
 static void set_results(diag_cwmp *o, dm_txn *t)
 {
 	const char *obj = diag_spec_of(o->kind)->object;
 	const dm_schema *s = dm_get_schema(o->md->d);
-	char path[256];
+	char path[300], schema_path[300], table[MAP_DIAG_NAME_MAX], cleared[MAP_DIAG_NAME_MAX] = "", table_path[200];
+	unsigned long row, last_row = 0;
+	uint32_t inst = 0;
 	dm_errinfo err = {0};
 
 	for (size_t i = 0; i < o->result.n_out; i++) {
-		snprintf(path, sizeof path, "%s%s", obj, o->result.out[i].name);
-		if (dm_schema_find(s, path) && dm_set(t, path, o->result.out[i].value, &err))
+		const char *name = o->result.out[i].name, *param = row_result(name, table, sizeof table, &row);
+		if (param) {
+			snprintf(table_path, sizeof table_path, "%s%s", obj, table);
+			snprintf(schema_path, sizeof schema_path, "%s{i}.%s", table_path, param);
+			if (!dm_schema_find(s, schema_path))
+				continue;
+			if (strcmp(cleared, table)) {
+				if (fresh_rows(t, table_path, &err))
+					CORE_LOG_W(MOD, "%s not emptied: %s", table_path, err.msg);
+				snprintf(cleared, sizeof cleared, "%s", table);
+				last_row = 0;
+			}
+			if (row != last_row && dm_add(t, table_path, NULL, &inst, &err)) {
+				CORE_LOG_W(MOD, "no row in %s: %s", table_path, err.msg);
+				continue;
+			}
+			last_row = row;
+			snprintf(path, sizeof path, "%s%u.%s", table_path, inst, param);
+		} else {
+			snprintf(path, sizeof path, "%s%s", obj, name);
+			if (!dm_schema_find(s, path))
+				continue;
+		}
+		if (dm_set(t, path, o->result.out[i].value, &err))
 			CORE_LOG_W(MOD, "%s not written: %s", path, err.msg);
 	}
 }

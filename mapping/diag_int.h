@@ -3,6 +3,8 @@
  *   diag_run.c       the runner (worker threads), the kinds' table, inputs
  *   diag_ping.c      the ICMP echo test (worker side)
  *   diag_http.c      the HTTP GET and PUT tests (worker side)
+ *   diag_trace.c     the TraceRoute test (worker side)
+ *   diag_icmp.c      ICMP echo requests, for IPPing and TraceRoute
  *   diag.c           map_diag: one test of a kind at a time, the USP door
  *   diag_cwmp.c      the CWMP door: the DiagnosticsState watcher
  */
@@ -13,10 +15,12 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define DIAG_PING_OBJECT "Device.IP.Diagnostics.IPPing."
 #define DIAG_DL_OBJECT "Device.IP.Diagnostics.DownloadDiagnostics."
 #define DIAG_UL_OBJECT "Device.IP.Diagnostics.UploadDiagnostics."
+#define DIAG_TR_OBJECT "Device.IP.Diagnostics.TraceRoute."
 
 /* ---- the kinds -------------------------------------------------------- */
 
@@ -49,6 +53,16 @@ typedef struct diag_http_in {
 	unsigned long file_length; /* upload: TestFileLength */
 } diag_http_in;
 
+typedef struct diag_trace_in {
+	char host[257];
+	diag_family family;
+	unsigned tries;
+	unsigned timeout_ms;
+	unsigned block_size;
+	unsigned dscp;
+	unsigned max_hops;
+} diag_trace_in;
+
 /* Set by the loop, read by the worker between steps. */
 typedef atomic_bool diag_cancel;
 
@@ -57,6 +71,36 @@ typedef atomic_bool diag_cancel;
 void diag_ping_run(const diag_ping_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_download_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_upload_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_trace_run(const diag_trace_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+
+/* ---- ICMP echo, shared by IPPing and TraceRoute (diag_icmp.c) ----------- */
+
+#define DIAG_ICMP_HDR 8
+
+typedef struct diag_icmp {
+	int fd;
+	int family;
+	bool raw;           /* raw socket: every ICMP message, IPv4 header first */
+	uint16_t id;
+	unsigned char *pkt; /* the request: header + DataBlockSize bytes */
+	size_t pkt_len;
+	unsigned char buf[65536 + 64];
+} diag_icmp;
+
+/* Host (a name or an address) of the family asked into ss: 0 or -1. */
+int diag_icmp_resolve(const char *host, diag_family family, struct sockaddr_storage *ss, socklen_t *len);
+/* The socket (a ping socket unless raw_only or refused, then a raw one)
+ * marked with dscp, and the request packet: 0 or -1 (diag_icmp_close
+ * still due). */
+int diag_icmp_open(diag_icmp *p, int family, unsigned block_size, unsigned dscp, bool raw_only);
+/* Identifier, sequence number and checksum into the request. */
+void diag_icmp_stamp(diag_icmp *p, uint16_t seq);
+void diag_icmp_close(diag_icmp *p);
+/* Addresses as text ("" when none): of ss; the socket's own; the one the
+ * routing table would send from toward target. */
+void diag_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
+void diag_icmp_local(const diag_icmp *p, char *out, size_t n);
+void diag_source_for(const struct sockaddr_storage *target, socklen_t tlen, char *out, size_t n);
 
 /* ---- outcome helpers (worker side too) ---------------------------------- */
 

@@ -26,10 +26,14 @@ static const char *const upload_inputs[] = {"Interface", "UploadURL", "DSCP", "E
 					    "TimeBasedTestMeasurementOffset", "ProtocolVersion",
 					    "NumberOfConnections", "EnablePerConnectionResults", NULL};
 
+static const char *const trace_inputs[] = {"Interface", "ProtocolVersion", "Host", "NumberOfTries", "Timeout",
+					   "DataBlockSize", "DSCP", "MaxHopCount", NULL};
+
 static const diag_spec specs[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = {DIAG_PING_OBJECT, "Device.IP.Diagnostics.IPPing()", ping_inputs},
 	[MAP_DIAG_DOWNLOAD] = {DIAG_DL_OBJECT, "Device.IP.Diagnostics.DownloadDiagnostics()", download_inputs},
 	[MAP_DIAG_UPLOAD] = {DIAG_UL_OBJECT, "Device.IP.Diagnostics.UploadDiagnostics()", upload_inputs},
+	[MAP_DIAG_TRACEROUTE] = {DIAG_TR_OBJECT, "Device.IP.Diagnostics.TraceRoute()", trace_inputs},
 };
 
 const diag_spec *diag_spec_of(map_diag_kind kind)
@@ -74,7 +78,8 @@ void diag_outcome_set(map_diag_outcome *o, const char *name, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(o->vals[i], sizeof o->vals[i], fmt, ap);
 	va_end(ap);
-	o->out[i].name = name;
+	snprintf(o->names[i], sizeof o->names[i], "%s", name);
+	o->out[i].name = o->names[i];
 	o->out[i].value = o->vals[i];
 	if (i == o->n_out)
 		o->n_out++;
@@ -97,8 +102,10 @@ void diag_outcome_time(map_diag_outcome *o, const char *name, int64_t epoch_us)
 void diag_outcome_copy(map_diag_outcome *dst, const map_diag_outcome *src)
 {
 	*dst = *src;
-	for (size_t i = 0; i < dst->n_out; i++)
+	for (size_t i = 0; i < dst->n_out; i++) {
+		dst->out[i].name = dst->names[i];
 		dst->out[i].value = dst->vals[i];
+	}
 }
 
 const char *map_diag_outcome_get(const map_diag_outcome *o, const char *name)
@@ -181,7 +188,7 @@ int map_diag_check_input(map_diag_kind kind, const char *name, const char *value
 
 	if (!name || !value)
 		return DM_OK;
-	if (kind == MAP_DIAG_IPPING && !strcmp(name, "Host") && !*value)
+	if ((kind == MAP_DIAG_IPPING || kind == MAP_DIAG_TRACEROUTE) && !strcmp(name, "Host") && !*value)
 		why = "Host is empty";
 	else if (kind == MAP_DIAG_DOWNLOAD && !strcmp(name, "DownloadURL") && !http_url(value))
 		why = "DownloadURL is not an http:// or https:// URL with a host";
@@ -205,6 +212,7 @@ struct map_diag_run {
 	union {
 		diag_ping_in ping;
 		diag_http_in http;
+		diag_trace_in trace;
 	} in;
 	map_diag_outcome out;
 };
@@ -222,6 +230,16 @@ static void parse_inputs(map_diag_run *r, const dm_arg *in, size_t n)
 		p->timeout_ms = input_uint(in, n, "Timeout", 1000);
 		p->block_size = input_uint(in, n, "DataBlockSize", 64);
 		p->dscp = input_uint(in, n, "DSCP", 0);
+	} else if (r->kind == MAP_DIAG_TRACEROUTE) {
+		diag_trace_in *p = &r->in.trace;
+		v = input(in, n, "Host");
+		snprintf(p->host, sizeof p->host, "%s", v ? v : "");
+		p->family = input_family(in, n);
+		p->tries = input_uint(in, n, "NumberOfTries", 3);
+		p->timeout_ms = input_uint(in, n, "Timeout", 5000);
+		p->block_size = input_uint(in, n, "DataBlockSize", 38);
+		p->dscp = input_uint(in, n, "DSCP", 0);
+		p->max_hops = input_uint(in, n, "MaxHopCount", 30);
 	} else {
 		bool up = r->kind == MAP_DIAG_UPLOAD;
 		diag_http_in *p = &r->in.http;
@@ -241,6 +259,8 @@ static void run_work(uv_work_t *w)
 		diag_ping_run(&r->in.ping, &r->cancel, &r->out);
 	else if (r->kind == MAP_DIAG_UPLOAD)
 		diag_upload_run(&r->in.http, &r->cancel, &r->out);
+	else if (r->kind == MAP_DIAG_TRACEROUTE)
+		diag_trace_run(&r->in.trace, &r->cancel, &r->out);
 	else
 		diag_download_run(&r->in.http, &r->cancel, &r->out);
 }

@@ -10,7 +10,9 @@ counts; a read-only state value is refused with 9007; a Controller
 operates Device.IP.Diagnostics.IPPing() and hears OperationComplete with
 the output arguments, while the ACS gets no session for it and its object
 keeps what it had. UploadDiagnostics likewise from both doors: a real
-HTTP PUT of TestFileLength bytes to a server in the test.
+HTTP PUT of TestFileLength bytes to a server in the test. TraceRoute from
+both doors to 127.0.0.1 (one hop): its rows in the object's RouteHops
+table for the ACS, in the output arguments for the Controller.
 
 The doors are opened by core/main.c (map_diag_start); a duetd that does
 not open them answers Operate IPPing() with "not implemented": the tests
@@ -33,6 +35,8 @@ PING = "Device.IP.Diagnostics.IPPing."
 PING_CMD = "Device.IP.Diagnostics.IPPing()"
 UP = "Device.IP.Diagnostics.UploadDiagnostics."
 UP_CMD = "Device.IP.Diagnostics.UploadDiagnostics()"
+TR = "Device.IP.Diagnostics.TraceRoute."
+TR_CMD = "Device.IP.Diagnostics.TraceRoute()"
 DIAG_EVENT = "8 DIAGNOSTICS COMPLETE"
 UINT = "xsd:unsignedInt"
 # long enough for the test's one-second wait, its echoes and a session
@@ -192,6 +196,43 @@ class Uploads(DiagCase):
         self.ctl.operate(UP_CMD, args={"UploadURL": self.url.replace("/up", "/no"), "TestFileLength": "10"})
         m, n = self.wait_notify("up-err", "OperationComplete")
         self.assertEqual(dict(n.oper_complete.req_output_args.output_args)["Status"], "Error_NoTransferComplete")
+
+
+class TraceRoutes(DiagCase):
+    """TraceRoute from both doors; it needs a raw socket (duetd as root or
+    with CAP_NET_RAW): without one the test ends Error_Internal, and the
+    tests say so."""
+
+    def test_acs_requests_a_trace(self):
+        s = self.session(cw.spv([(TR + "Host", "127.0.0.1"), (TR + "NumberOfTries", "2", UINT),
+                                 (TR + "DiagnosticsState", "Requested")], "tr-1"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        self.acs.next_session(cw.gpv(TR))
+        done = self.acs.wait_session(lambda x: x.has(DIAG_EVENT))
+        values = self.answered(done, "GetParameterValues").values()
+        if values[TR + "DiagnosticsState"] == "Error_Internal":
+            self.skipTest("duetd has no raw ICMP socket here")
+        self.assertEqual(values[TR + "DiagnosticsState"], "Complete")
+        self.assertEqual(values[TR + "RouteHopsNumberOfEntries"], "1")
+        rows = {k[len(TR + "RouteHops."):]: v for k, v in values.items() if k.startswith(TR + "RouteHops.")}
+        (row,) = {k.split(".")[0] for k in rows}
+        self.assertEqual(rows[row + ".HostAddress"], "127.0.0.1")
+        self.assertEqual(len(rows[row + ".RTTimes"].split(",")), 2)
+
+    def test_controller_operates_a_trace(self):
+        self.subscribe("tr-oc", "OperationComplete", TR_CMD)
+        mark = self.acs.mark()
+        self.ctl.operate(TR_CMD, command_key="ck-tr", args={"Host": "127.0.0.1", "ProtocolVersion": "Any",
+                                                              "NumberOfTries": "1", "MaxHopCount": "4"})
+        m, n = self.wait_notify("tr-oc", "OperationComplete")
+        out = dict(n.oper_complete.req_output_args.output_args)
+        if out["Status"] == "Error_Internal":
+            self.skipTest("duetd has no raw ICMP socket here")
+        self.assertEqual((out["Status"], out["RouteHops.1.HostAddress"]), ("Complete", "127.0.0.1"), out)
+        self.assertNotIn("RouteHops.2.HostAddress", out)
+        time.sleep(QUIET_S)
+        self.assertEqual(self.sessions_with_diag_event(mark), [])
+        self.assertEqual(self.admin_get(TR + "RouteHopsNumberOfEntries"), "0")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@
 #define PING "Device.IP.Diagnostics.IPPing."
 #define DL "Device.IP.Diagnostics.DownloadDiagnostics."
 #define UL "Device.IP.Diagnostics.UploadDiagnostics."
+#define TR "Device.IP.Diagnostics.TraceRoute."
 #define BODY_BYTES 12345
 #define UPLOAD_BYTES 54321
 #define WAIT_MS 10000
@@ -395,7 +396,12 @@ static void assert_object_takes(const map_diag_outcome *o, const char *object)
 		char path[256];
 		const dm_node *n;
 		dm_errinfo err = {0};
-		snprintf(path, sizeof path, "%s%s", object, o->out[i].name);
+		const char *name = o->out[i].name, *dot = strchr(name, '.');
+		if (dot) /* a row's result: "RouteHops.1.Host" is "RouteHops.{i}.Host" */
+			snprintf(path, sizeof path, "%s%.*s{i}%s", object, (int)(dot - name + 1), name,
+				 strchr(dot + 1, '.'));
+		else
+			snprintf(path, sizeof path, "%s%s", object, name);
 		assert_non_null(n = dm_schema_find(bundled, path));
 		if (dm_value_check(n, o->out[i].value, NULL, &err))
 			fail_msg("%s = %s: %s", path, o->out[i].value, err.msg);
@@ -517,6 +523,47 @@ static void test_upload_errors(void **state)
 	};
 
 	check_error_rows(*state, run_small_upload, rows, sizeof rows / sizeof rows[0]);
+}
+
+static void run_trace(fixture *f, const char *host)
+{
+	const dm_arg in[] = {{"Host", host}, {"NumberOfTries", "2"}, {"Timeout", "1000"}, {"MaxHopCount", "5"},
+			     {"ProtocolVersion", "IPv4"}};
+
+	assert_int_equal(map_diag_run_start(f->loop, MAP_DIAG_TRACEROUTE, in, 5, run_done, f, NULL), DM_OK);
+	assert_true(run_until(f, one_run, WAIT_MS));
+}
+
+static void test_trace_loopback(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+
+	run_trace(f, "127.0.0.1");
+	if (!strcmp(o->status, "Error_Internal"))
+		skip(); /* no raw socket for this process: the test says so, nothing to trace */
+	assert_string_equal(o->status, "Complete");
+	assert_string_equal(map_diag_outcome_get(o, "IPAddressUsed"), "127.0.0.1");
+	/* the target is the first hop, answered both tries */
+	assert_string_equal(map_diag_outcome_get(o, "RouteHops.1.HostAddress"), "127.0.0.1");
+	assert_null(map_diag_outcome_get(o, "RouteHops.2.HostAddress"));
+	const char *rtts = map_diag_outcome_get(o, "RouteHops.1.RTTimes");
+	assert_non_null(strchr(rtts, ','));
+	assert_null(strchr(strchr(rtts, ',') + 1, ','));
+	assert_string_equal(map_diag_outcome_get(o, "RouteHops.1.ErrorCode"), "0");
+	assert_true(map_diag_outcome_get(o, "RouteHops.1.Host")[0]);
+	assert_object_takes(o, TR);
+}
+
+static void test_trace_bad_host(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+
+	run_trace(f, "no-such-host.invalid");
+	assert_string_equal(o->status, "Error_CannotResolveHostName");
+	assert_string_equal(map_diag_outcome_get(o, "ResponseTime"), "0");
+	assert_null(map_diag_outcome_get(o, "RouteHops.1.Host"));
 }
 
 static void test_check_input(void **state)
@@ -665,6 +712,37 @@ static bool dl_done(fixture *f)
 
 	value(f, DL "DiagnosticsState", v, sizeof v);
 	return strcmp(v, "Requested") != 0;
+}
+
+static bool trace_done(fixture *f)
+{
+	char v[64];
+
+	value(f, TR "DiagnosticsState", v, sizeof v);
+	return strcmp(v, "Requested") != 0;
+}
+
+/* The result rows land in the object's table, and a second run replaces
+ * the first run's rows. */
+static void test_cwmp_door_trace_rows(void **state)
+{
+	fixture *f = *state;
+	char v[64];
+
+	start_doors(f);
+	for (int run = 0; run < 2; run++) {
+		assert_int_equal(write_as(f, DM_ORIGIN_CWMP, TR "Host", "127.0.0.1", TR "NumberOfTries", "1",
+					  TR "DiagnosticsState", "Requested", NULL),
+				 DM_OK);
+		assert_true(run_until(f, trace_done, WAIT_MS));
+		value(f, TR "DiagnosticsState", v, sizeof v);
+		if (!strcmp(v, "Error_Internal"))
+			skip(); /* no raw socket */
+		assert_string_equal(v, "Complete");
+		assert_value(f, TR "RouteHopsNumberOfEntries", "1");
+	}
+	/* numbers are never reused: the second run's row is the second */
+	assert_value(f, TR "RouteHops.2.HostAddress", "127.0.0.1");
 }
 
 static void test_cwmp_door_download(void **state)
@@ -845,12 +923,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_download_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace_loopback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace_bad_host, setup, teardown),
 		cmocka_unit_test(test_check_input),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_complete_then_input_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_input_during_wait_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_rerequest_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_download, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cwmp_door_trace_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usp_door, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_test_of_a_kind_at_a_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diag_events, setup, teardown),
