@@ -166,11 +166,17 @@ static int usp_traceroute(void *ctx, dm_request *req)
 	return usp_command(ctx, MAP_DIAG_TRACEROUTE, req);
 }
 
+static int usp_nslookup(void *ctx, dm_request *req)
+{
+	return usp_command(ctx, MAP_DIAG_NSLOOKUP, req);
+}
+
 static const dm_command_fn handlers[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = usp_ipping,
 	[MAP_DIAG_DOWNLOAD] = usp_download,
 	[MAP_DIAG_UPLOAD] = usp_upload,
 	[MAP_DIAG_TRACEROUTE] = usp_traceroute,
+	[MAP_DIAG_NSLOOKUP] = usp_nslookup,
 };
 
 static void register_commands(map_diag *md, bool on)

@@ -4,6 +4,7 @@
  *   diag_ping.c      the ICMP echo test (worker side)
  *   diag_http.c      the HTTP GET and PUT tests (worker side)
  *   diag_trace.c     the TraceRoute test (worker side)
+ *   diag_dns.c       the NSLookupDiagnostics test (worker side)
  *   diag_icmp.c      ICMP echo requests, for IPPing and TraceRoute
  *   diag.c           map_diag: one test of a kind at a time, the USP door
  *   diag_cwmp.c      the CWMP door: the DiagnosticsState watcher
@@ -21,6 +22,9 @@
 #define DIAG_DL_OBJECT "Device.IP.Diagnostics.DownloadDiagnostics."
 #define DIAG_UL_OBJECT "Device.IP.Diagnostics.UploadDiagnostics."
 #define DIAG_TR_OBJECT "Device.IP.Diagnostics.TraceRoute."
+#define DIAG_NS_OBJECT "Device.DNS.Diagnostics.NSLookupDiagnostics."
+/* Repetitions of an NSLookup that get a Result row (six results each) */
+#define DIAG_NS_MAX_REPETITIONS 32
 
 /* ---- the kinds -------------------------------------------------------- */
 
@@ -63,6 +67,13 @@ typedef struct diag_trace_in {
 	unsigned max_hops;
 } diag_trace_in;
 
+typedef struct diag_dns_in {
+	char host[257];
+	char server[257]; /* "" the system's */
+	unsigned timeout_ms;
+	unsigned repetitions;
+} diag_dns_in;
+
 /* Set by the loop, read by the worker between steps. */
 typedef atomic_bool diag_cancel;
 
@@ -72,6 +83,7 @@ void diag_ping_run(const diag_ping_in *in, const diag_cancel *cancel, map_diag_o
 void diag_download_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_upload_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_trace_run(const diag_trace_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_dns_run(const diag_dns_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 
 /* ---- ICMP echo, shared by IPPing and TraceRoute (diag_icmp.c) ----------- */
 

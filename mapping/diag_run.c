@@ -29,11 +29,15 @@ static const char *const upload_inputs[] = {"Interface", "UploadURL", "DSCP", "E
 static const char *const trace_inputs[] = {"Interface", "ProtocolVersion", "Host", "NumberOfTries", "Timeout",
 					   "DataBlockSize", "DSCP", "MaxHopCount", NULL};
 
+static const char *const nslookup_inputs[] = {"Interface", "HostName", "DNSServer", "Timeout", "NumberOfRepetitions",
+					      NULL};
+
 static const diag_spec specs[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = {DIAG_PING_OBJECT, "Device.IP.Diagnostics.IPPing()", ping_inputs},
 	[MAP_DIAG_DOWNLOAD] = {DIAG_DL_OBJECT, "Device.IP.Diagnostics.DownloadDiagnostics()", download_inputs},
 	[MAP_DIAG_UPLOAD] = {DIAG_UL_OBJECT, "Device.IP.Diagnostics.UploadDiagnostics()", upload_inputs},
 	[MAP_DIAG_TRACEROUTE] = {DIAG_TR_OBJECT, "Device.IP.Diagnostics.TraceRoute()", trace_inputs},
+	[MAP_DIAG_NSLOOKUP] = {DIAG_NS_OBJECT, "Device.DNS.Diagnostics.NSLookupDiagnostics()", nslookup_inputs},
 };
 
 const diag_spec *diag_spec_of(map_diag_kind kind)
@@ -190,6 +194,8 @@ int map_diag_check_input(map_diag_kind kind, const char *name, const char *value
 		return DM_OK;
 	if ((kind == MAP_DIAG_IPPING || kind == MAP_DIAG_TRACEROUTE) && !strcmp(name, "Host") && !*value)
 		why = "Host is empty";
+	else if (kind == MAP_DIAG_NSLOOKUP && !strcmp(name, "HostName") && !*value)
+		why = "HostName is empty";
 	else if (kind == MAP_DIAG_DOWNLOAD && !strcmp(name, "DownloadURL") && !http_url(value))
 		why = "DownloadURL is not an http:// or https:// URL with a host";
 	else if (kind == MAP_DIAG_UPLOAD && !strcmp(name, "UploadURL") && !http_url(value))
@@ -213,6 +219,7 @@ struct map_diag_run {
 		diag_ping_in ping;
 		diag_http_in http;
 		diag_trace_in trace;
+		diag_dns_in dns;
 	} in;
 	map_diag_outcome out;
 };
@@ -240,6 +247,16 @@ static void parse_inputs(map_diag_run *r, const dm_arg *in, size_t n)
 		p->block_size = input_uint(in, n, "DataBlockSize", 38);
 		p->dscp = input_uint(in, n, "DSCP", 0);
 		p->max_hops = input_uint(in, n, "MaxHopCount", 30);
+	} else if (r->kind == MAP_DIAG_NSLOOKUP) {
+		diag_dns_in *p = &r->in.dns;
+		v = input(in, n, "HostName");
+		snprintf(p->host, sizeof p->host, "%s", v ? v : "");
+		v = input(in, n, "DNSServer");
+		snprintf(p->server, sizeof p->server, "%s", v ? v : "");
+		p->timeout_ms = input_uint(in, n, "Timeout", 5000);
+		p->repetitions = input_uint(in, n, "NumberOfRepetitions", 1);
+		if (p->repetitions > DIAG_NS_MAX_REPETITIONS)
+			p->repetitions = DIAG_NS_MAX_REPETITIONS;
 	} else {
 		bool up = r->kind == MAP_DIAG_UPLOAD;
 		diag_http_in *p = &r->in.http;
@@ -261,6 +278,8 @@ static void run_work(uv_work_t *w)
 		diag_upload_run(&r->in.http, &r->cancel, &r->out);
 	else if (r->kind == MAP_DIAG_TRACEROUTE)
 		diag_trace_run(&r->in.trace, &r->cancel, &r->out);
+	else if (r->kind == MAP_DIAG_NSLOOKUP)
+		diag_dns_run(&r->in.dns, &r->cancel, &r->out);
 	else
 		diag_download_run(&r->in.http, &r->cancel, &r->out);
 }

@@ -13,6 +13,7 @@ keeps what it had. UploadDiagnostics likewise from both doors: a real
 HTTP PUT of TestFileLength bytes to a server in the test. TraceRoute from
 both doors to 127.0.0.1 (one hop): its rows in the object's RouteHops
 table for the ACS, in the output arguments for the Controller.
+NSLookupDiagnostics from both doors against a DNS server in the test.
 
 The doors are opened by core/main.c (map_diag_start); a duetd that does
 not open them answers Operate IPPing() with "not implemented": the tests
@@ -20,6 +21,8 @@ are skipped then, with that reason.
 """
 import http.server
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -37,6 +40,9 @@ UP = "Device.IP.Diagnostics.UploadDiagnostics."
 UP_CMD = "Device.IP.Diagnostics.UploadDiagnostics()"
 TR = "Device.IP.Diagnostics.TraceRoute."
 TR_CMD = "Device.IP.Diagnostics.TraceRoute()"
+NS = "Device.DNS.Diagnostics.NSLookupDiagnostics."
+NS_CMD = "Device.DNS.Diagnostics.NSLookupDiagnostics()"
+DNS_ADDR = "127.0.0.153"  # the model gives DNSServer no port: 53 on an address of the test's own
 DIAG_EVENT = "8 DIAGNOSTICS COMPLETE"
 UINT = "xsd:unsignedInt"
 # long enough for the test's one-second wait, its echoes and a session
@@ -233,6 +239,81 @@ class TraceRoutes(DiagCase):
         time.sleep(QUIET_S)
         self.assertEqual(self.sessions_with_diag_event(mark), [])
         self.assertEqual(self.admin_get(TR + "RouteHopsNumberOfEntries"), "0")
+
+
+class _DnsServer:
+    """Answers A questions for lab.duet.test with 198.51.100.7 (authoritative),
+    AAAA with nothing, anything else with "no such name"."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((DNS_ADDR, 53))
+        self.questions = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            self.questions += 1
+            end = 12
+            while end < len(q) and q[end]:
+                end += q[end] + 1
+            qtype = struct.unpack("!H", q[end + 1:end + 3])[0]
+            known = q[12:end] == b"\x03lab\x04duet\x04test"
+            answers = b""
+            if known and qtype == 1:
+                answers = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton("198.51.100.7")
+            flags = 0x8500 if known else 0x8503
+            head = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0], flags, 1, 1 if answers else 0, 0, 0)
+            self.sock.sendto(head + q[12:end + 5] + answers, peer)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the serving thread
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class NsLookups(DiagCase):
+
+    def setUp(self):
+        super().setUp()
+        try:
+            self.dns = _DnsServer()
+        except OSError as e:
+            self.skipTest("no port 53 on %s here: %s" % (DNS_ADDR, e))
+        self.addCleanup(self.dns.close)
+
+    def test_acs_requests_a_lookup(self):
+        s = self.session(cw.spv([(NS + "HostName", "lab.duet.test"), (NS + "DNSServer", DNS_ADDR),
+                                 (NS + "NumberOfRepetitions", "2", UINT), (NS + "DiagnosticsState", "Requested")],
+                                "ns-1"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        self.acs.next_session(cw.gpv(NS))
+        done = self.acs.wait_session(lambda x: x.has(DIAG_EVENT))
+        values = self.answered(done, "GetParameterValues").values()
+        self.assertEqual((values[NS + "DiagnosticsState"], values[NS + "SuccessCount"]), ("Complete", "2"))
+        self.assertEqual(values[NS + "ResultNumberOfEntries"], "2")
+        addrs = sorted(v for k, v in values.items() if k.endswith(".IPAddresses"))
+        self.assertEqual(addrs, ["198.51.100.7", "198.51.100.7"])
+        self.assertEqual(sorted(v for k, v in values.items() if k.endswith(".AnswerType")),
+                         ["Authoritative", "Authoritative"])
+
+    def test_controller_operates_a_lookup(self):
+        self.subscribe("ns-oc", "OperationComplete", NS_CMD)
+        self.ctl.operate(NS_CMD, command_key="ck-ns", args={"HostName": "nowhere.duet.test", "DNSServer": DNS_ADDR,
+                                                             "Timeout": "1000", "NumberOfRepetitions": "1"})
+        m, n = self.wait_notify("ns-oc", "OperationComplete")
+        out = dict(n.oper_complete.req_output_args.output_args)
+        self.assertEqual((out["Status"], out["SuccessCount"], out["Result.1.Status"]),
+                         ("Complete", "0", "Error_HostNameNotResolved"), out)
+        self.assertEqual(out["Result.1.DNSServerIP"], DNS_ADDR)
+        self.assertEqual(self.admin_get(NS + "ResultNumberOfEntries"), "0")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@
 #include "diag.h"
 #include "diag_events.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +35,10 @@
 #define DL "Device.IP.Diagnostics.DownloadDiagnostics."
 #define UL "Device.IP.Diagnostics.UploadDiagnostics."
 #define TR "Device.IP.Diagnostics.TraceRoute."
+#define NS "Device.DNS.Diagnostics.NSLookupDiagnostics."
+/* DNS has no port in the model: the test server takes port 53 on a
+ * loopback address of its own */
+#define DNS_TEST_ADDR "127.0.0.153"
 #define BODY_BYTES 12345
 #define UPLOAD_BYTES 54321
 #define WAIT_MS 10000
@@ -566,6 +571,178 @@ static void test_trace_bad_host(void **state)
 	assert_null(map_diag_outcome_get(o, "RouteHops.1.Host"));
 }
 
+/* ---------------------------------------------------------------------------
+ * A tiny DNS server: gw.duet.test has 192.0.2.10 and 2001:db8::10 (an
+ * authoritative answer), www.duet.test is a CNAME of it, anything else
+ * does not exist.
+ * ------------------------------------------------------------------------- */
+
+typedef struct dns_server {
+	int fd;
+	pthread_t th;
+	atomic_int questions;
+} dns_server;
+
+static size_t put_u16(unsigned char *b, size_t at, unsigned v)
+{
+	b[at] = (unsigned char)(v >> 8);
+	b[at + 1] = (unsigned char)v;
+	return at + 2;
+}
+
+/* One answer record owned by the name at offset owner. */
+static size_t put_record(unsigned char *b, size_t at, unsigned owner, unsigned type, const void *data, size_t len)
+{
+	at = put_u16(b, at, 0xC000 | owner);
+	at = put_u16(b, at, type);
+	at = put_u16(b, at, 1);
+	at = put_u16(b, at, 0);
+	at = put_u16(b, at, 60);
+	at = put_u16(b, at, (unsigned)len);
+	memcpy(b + at, data, len);
+	return at + len;
+}
+
+static size_t dns_answer_to(const unsigned char *q, size_t qn, unsigned char *b)
+{
+	static const unsigned char gw[] = "\002gw\004duet\004test", www[] = "\003www\004duet\004test";
+	size_t name_end = 12;
+
+	while (name_end < qn && q[name_end])
+		name_end += q[name_end] + 1;
+	if (name_end + 5 > qn)
+		return 0;
+	unsigned type = (unsigned)(q[name_end + 1] << 8 | q[name_end + 2]);
+	size_t at = name_end + 5;
+	memcpy(b, q, at);
+	b[2] = 0x85; /* answer, authoritative, recursion desired */
+	b[3] = 0x00;
+	bool is_gw = name_end - 12 == sizeof gw - 1 && !memcmp(q + 12, gw, sizeof gw - 1);
+	bool is_www = name_end - 12 == sizeof www - 1 && !memcmp(q + 12, www, sizeof www - 1);
+	unsigned n = 0, owner = 12; /* the question's name */
+	if (is_www) {
+		/* the alias, then the addresses under the name it stands for */
+		at = put_record(b, at, owner, 5, gw, sizeof gw);
+		owner = (unsigned)(at - sizeof gw);
+		n++;
+		b[2] = 0x81; /* not authoritative for the alias */
+	}
+	if (is_gw || is_www) {
+		struct in_addr a4;
+		struct in6_addr a6;
+		inet_pton(AF_INET, "192.0.2.10", &a4);
+		inet_pton(AF_INET6, "2001:db8::10", &a6);
+		if (type == 1)
+			at = put_record(b, at, owner, 1, &a4, 4), n++;
+		else if (type == 28)
+			at = put_record(b, at, owner, 28, &a6, 16), n++;
+	} else {
+		b[3] = 0x03; /* no such name */
+	}
+	put_u16(b, 6, n);
+	return at;
+}
+
+static void *dns_main(void *arg)
+{
+	dns_server *s = arg;
+	unsigned char q[512], b[1024];
+	struct sockaddr_storage from;
+
+	for (;;) {
+		socklen_t fl = sizeof from;
+		ssize_t n = recvfrom(s->fd, q, sizeof q, 0, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			return NULL;
+		atomic_fetch_add(&s->questions, 1);
+		size_t len = dns_answer_to(q, (size_t)n, b);
+		if (len)
+			sendto(s->fd, b, len, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static bool dns_start(dns_server *s)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(53)};
+
+	inet_pton(AF_INET, DNS_TEST_ADDR, &a.sin_addr);
+	s->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a)) {
+		if (s->fd >= 0)
+			close(s->fd);
+		return false;
+	}
+	assert_int_equal(pthread_create(&s->th, NULL, dns_main, s), 0);
+	return true;
+}
+
+static void dns_stop(dns_server *s)
+{
+	shutdown(s->fd, SHUT_RDWR);
+	close(s->fd);
+	pthread_join(s->th, NULL);
+}
+
+static void run_nslookup(fixture *f, const char *host, const char *server, const char *reps)
+{
+	const dm_arg in[] = {{"HostName", host}, {"DNSServer", server}, {"Timeout", "500"},
+			     {"NumberOfRepetitions", reps}};
+
+	assert_int_equal(map_diag_run_start(f->loop, MAP_DIAG_NSLOOKUP, in, 4, run_done, f, NULL), DM_OK);
+	assert_true(run_until(f, one_run, WAIT_MS));
+}
+
+static void test_nslookup(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+	dns_server s = {0};
+
+	if (!dns_start(&s))
+		skip(); /* port 53 on a loopback address is not ours here */
+	run_nslookup(f, "gw.duet.test", DNS_TEST_ADDR, "2");
+	assert_string_equal(o->status, "Complete");
+	assert_string_equal(map_diag_outcome_get(o, "SuccessCount"), "2");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.Status"), "Success");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.AnswerType"), "Authoritative");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.HostNameReturned"), "gw.duet.test");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.IPAddresses"), "192.0.2.10,2001:db8::10");
+	assert_string_equal(map_diag_outcome_get(o, "Result.2.DNSServerIP"), DNS_TEST_ADDR);
+	assert_object_takes(o, NS);
+
+	/* an alias: the addresses belong to the name it stands for */
+	f->runs_done = 0;
+	run_nslookup(f, "www.duet.test", DNS_TEST_ADDR, "1");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.HostNameReturned"), "gw.duet.test");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.AnswerType"), "NonAuthoritative");
+
+	/* no such name: the test completes, the lookup did not */
+	f->runs_done = 0;
+	run_nslookup(f, "nope.duet.test", DNS_TEST_ADDR, "1");
+	assert_string_equal(o->status, "Complete");
+	assert_string_equal(map_diag_outcome_get(o, "SuccessCount"), "0");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.Status"), "Error_HostNameNotResolved");
+	assert_string_equal(map_diag_outcome_get(o, "Result.1.AnswerType"), "None");
+	int asked = atomic_load(&s.questions);
+	dns_stop(&s);
+	assert_int_equal(asked, 2 * 2 + 2 + 1); /* A and AAAA, but no AAAA after "no such name" */
+}
+
+static void test_nslookup_errors(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+
+	/* nobody listens: the host says so, or the question times out */
+	run_nslookup(f, "gw.duet.test", "127.0.0.154", "1");
+	assert_string_equal(o->status, "Complete");
+	const char *st = map_diag_outcome_get(o, "Result.1.Status");
+	assert_true(!strcmp(st, "Error_DNSServerNotAvailable") || !strcmp(st, "Error_Timeout"));
+	f->runs_done = 0;
+	run_nslookup(f, "gw.duet.test", "no-such-server.invalid", "1");
+	assert_string_equal(o->status, "Error_DNSServerNotResolved");
+}
+
 static void test_check_input(void **state)
 {
 	const struct {
@@ -925,6 +1102,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upload_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace_loopback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace_bad_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nslookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nslookup_errors, setup, teardown),
 		cmocka_unit_test(test_check_input),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_complete_then_input_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_input_during_wait_aborts, setup, teardown),
