@@ -12,6 +12,7 @@
 #include "cwmp.h"
 #include "firmware.h"
 #include "diag.h"
+#include "xfer.h"
 #include "migration.h"
 #include "usp.h"
 #include "views.h"
@@ -48,6 +49,7 @@ typedef struct agent {
 	cwmp_agent *cwmp;
 	map_migration *migration; /* A/B trial control: ownership, stack status */
 	map_diag *diag;           /* diagnostics both managers run */
+	map_xfer_usp *xfer;       /* the Controllers' file transfers */
 	bool stopping;
 	bool restart;
 	core_timer *restart_timer; /* waiting for the ACS's session to end */
@@ -178,6 +180,8 @@ static void agent_teardown(agent *a)
 	a->usp = NULL;
 	map_diag_stop(a->diag);
 	a->diag = NULL;
+	map_xfer_usp_stop(a->xfer);
+	a->xfer = NULL;
 	core_signals_stop(a->signals);
 	a->signals = NULL;
 	map_migration_stop(a->migration);
@@ -339,6 +343,9 @@ static int agent_start(agent *a)
 		return rc;
 	if ((rc = map_diag_start(a->dm, a->loop, &a->diag)))
 		CORE_LOG_W("main", "diagnostics unavailable: %s", dm_strerror(rc));
+	map_xfer_usp_opts xo = { a->cfg.state_dir, a->cfg.tls_ca, a->cfg.tls_cert, a->cfg.tls_key };
+	if ((rc = map_xfer_usp_start(a->dm, a->loop, &xo, &a->xfer)))
+		CORE_LOG_W("main", "file transfers for Controllers unavailable: %s", dm_strerror(rc));
 	usp_options uo = {
 		.uds_path = a->cfg.usp_socket,
 		.tls_cert = a->cfg.tls_cert,

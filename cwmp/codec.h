@@ -170,6 +170,7 @@ typedef struct cwmp_du_result {
 	char *start_time, *complete_time;
 	unsigned fault_code;
 	char *fault_string;
+	char *operation_performed; /* AutonomousDUStateChangeComplete only (A.3.3.4) */
 } cwmp_du_result;
 
 typedef enum cwmp_msg_kind {
@@ -198,6 +199,7 @@ typedef enum cwmp_msg_kind {
 	CWMP_MSG_TRANSFER_COMPLETE_RESPONSE,
 	CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE_RESPONSE,
 	CWMP_MSG_DU_STATE_CHANGE_COMPLETE_RESPONSE,
+	CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE_RESPONSE,
 	CWMP_MSG_GET_RPC_METHODS_RESPONSE, /* also CPE -> ACS */
 	CWMP_MSG_FAULT,                    /* both directions */
 	/* CPE -> ACS */
@@ -222,6 +224,7 @@ typedef enum cwmp_msg_kind {
 	CWMP_MSG_TRANSFER_COMPLETE,
 	CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE,
 	CWMP_MSG_DU_STATE_CHANGE_COMPLETE,
+	CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE, /* du_results, command_key unused */
 	CWMP_MSG_KIND_COUNT
 } cwmp_msg_kind;
 

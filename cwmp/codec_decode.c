@@ -553,6 +553,8 @@ static const struct reader {
 	 CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE_RESPONSE, rd_none},
 	{SOAP_TYPE__cwmp__DUStateChangeCompleteResponse, CWMP_MSG_DU_STATE_CHANGE_COMPLETE_RESPONSE,
 	 rd_none},
+	{SOAP_TYPE__cwmp__AutonomousDUStateChangeCompleteResponse,
+	 CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE_RESPONSE, rd_none},
 	{SOAP_TYPE__cwmp__GetRPCMethodsResponse, CWMP_MSG_GET_RPC_METHODS_RESPONSE, rd_grm_resp},
 	{SOAP_TYPE__cwmp__GetParameterValuesResponse, CWMP_MSG_GET_PARAMETER_VALUES_RESPONSE, rd_gpv_resp},
 	{SOAP_TYPE__cwmp__GetParameterNamesResponse, CWMP_MSG_GET_PARAMETER_NAMES_RESPONSE, rd_gpn_resp},

@@ -144,3 +144,41 @@ void *cwmp_codec_wr_du_state_change_complete(struct soap *soap, const cwmp_msg *
 	d->CommandKey = m->u.du_results.command_key;
 	return d;
 }
+
+/* AutonOpResultStruct is OpResultStruct and OperationPerformed (A.3.3.4),
+ * a struct of its own in the generated code. */
+static int wr_auton_result(struct soap *soap, const cwmp_du_result *s, struct cwmp__AutonOpResultStruct *r)
+{
+	struct cwmp__OpResultStruct b;
+
+	if (wr_result(soap, s, &b))
+		return -1;
+	r->UUID = b.UUID;
+	r->DeploymentUnitRef = b.DeploymentUnitRef;
+	r->Version = b.Version;
+	r->CurrentState = b.CurrentState;
+	r->Resolved = b.Resolved;
+	r->ExecutionUnitRefList = b.ExecutionUnitRefList;
+	r->StartTime = b.StartTime;
+	r->CompleteTime = b.CompleteTime;
+	r->Fault = b.Fault;
+	r->OperationPerformed = cwmp_codec_or_empty(s->operation_performed);
+	return 0;
+}
+
+void *cwmp_codec_wr_autonomous_du_state_change_complete(struct soap *soap, const cwmp_msg *m)
+{
+	struct _cwmp__AutonomousDUStateChangeComplete *d = soap_new__cwmp__AutonomousDUStateChangeComplete(soap, 1);
+	size_t i, n = m->u.du_results.n;
+
+	if (!d || !n)
+		return NULL;
+	d->Results = soap_new_cwmp__AutonOpResultStruct(soap, (int)n);
+	if (!d->Results)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (wr_auton_result(soap, &m->u.du_results.v[i], &d->Results[i]))
+			return NULL;
+	d->__sizeResults = (int)n;
+	return d;
+}

@@ -396,6 +396,8 @@ static const struct writer {
 	 "cwmp:ChangeDUStateResponse", wr_cds_resp},
 	{CWMP_MSG_DU_STATE_CHANGE_COMPLETE, SOAP_TYPE__cwmp__DUStateChangeComplete,
 	 "cwmp:DUStateChangeComplete", cwmp_codec_wr_du_state_change_complete},
+	{CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE, SOAP_TYPE__cwmp__AutonomousDUStateChangeComplete,
+	 "cwmp:AutonomousDUStateChangeComplete", cwmp_codec_wr_autonomous_du_state_change_complete},
 	{CWMP_MSG_TRANSFER_COMPLETE, SOAP_TYPE__cwmp__TransferComplete, "cwmp:TransferComplete",
 	 wr_tc},
 	{CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE, SOAP_TYPE__cwmp__AutonomousTransferComplete,
@@ -506,7 +508,8 @@ static int emit(struct soap *soap, const cwmp_msg *m, const char **text)
 		if (!w)
 			return CWMP_CODEC_EINVAL;
 		/* A.4.2.3: Results has at least one entry */
-		if (m->kind == CWMP_MSG_DU_STATE_CHANGE_COMPLETE && !m->u.du_results.n)
+		if ((m->kind == CWMP_MSG_DU_STATE_CHANGE_COMPLETE ||
+		     m->kind == CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE) && !m->u.du_results.n)
 			return CWMP_CODEC_EINVAL;
 		body = w->build(soap, m);
 		if (!body)

@@ -41,6 +41,7 @@ char *cwmp_conv_str(struct conv *c, const char *s);
 int cwmp_codec_rd_change_du_state(struct conv *c, const void *p, cwmp_msg *m);
 int cwmp_codec_rd_du_state_change_complete(struct conv *c, const void *p, cwmp_msg *m);
 void *cwmp_codec_wr_du_state_change_complete(struct soap *soap, const cwmp_msg *m);
+void *cwmp_codec_wr_autonomous_du_state_change_complete(struct soap *soap, const cwmp_msg *m);
 
 static inline char *cwmp_codec_or_empty(const char *s)
 {

@@ -2,8 +2,8 @@
  * transfer.c - the transfer queue: opening it (with what a restart left
  * behind), starting due transfers from a timer or when a session ends,
  * recording outcomes, and handing the completion reports to the session
- * until the ACS acknowledges them. The RPCs are in transfer_rpc.c, the
- * HTTP work in transfer_fetch.c.
+ * until the ACS acknowledges them. The RPCs are in transfer_rpc.c; the
+ * HTTP work runs in mapping/xfer's runner, shared with the USP door.
  */
 #include "transfer_priv.h"
 #include "transfers.h"
@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #define LOG "cwmp"
 #define MAX_TIMER_S (3600 * 24) /* far timers are re-armed: the wall clock may jump */
@@ -43,20 +41,8 @@ void xfer_free(xfer *rec)
 	free(rec->target);
 	free(rec->fault_string);
 	free(rec->expect_version);
-	for (size_t i = 0; i < rec->n_ops; i++) {
-		xfer_du_op *o = &rec->ops[i];
-		free(o->url);
-		free(o->uuid);
-		free(o->version);
-		free(o->username);
-		free(o->password);
-		free(o->ee_ref);
-		free(o->r_uuid);
-		free(o->r_ref);
-		free(o->r_version);
-		free(o->r_state);
-		free(o->r_fault_string);
-	}
+	for (size_t i = 0; i < rec->n_ops; i++)
+		map_xfer_du_op_clear(&rec->ops[i]);
 	free(rec->ops);
 	free(rec);
 }
@@ -139,25 +125,34 @@ static const char *method_event(xfer_kind k)
 		[XFER_SCHEDULE_DOWNLOAD] = "M ScheduleDownload",
 		[XFER_UPLOAD] = "M Upload",
 		[XFER_DU] = "M ChangeDUState",
+		[XFER_AUTONOMOUS] = NULL, /* nobody's method: no M event */
+		[XFER_AUTONOMOUS_DU] = NULL,
 	};
 	return ev[k];
 }
 
 static const char *complete_event(xfer_kind k)
 {
+	if (k == XFER_AUTONOMOUS)
+		return "10 AUTONOMOUS TRANSFER COMPLETE";
+	if (k == XFER_AUTONOMOUS_DU)
+		return "12 AUTONOMOUS DU STATE CHANGE COMPLETE";
 	return k == XFER_DU ? "11 DU STATE CHANGE COMPLETE" : "7 TRANSFER COMPLETE";
 }
 
 static void remember(cwmp_transfers *x, const xfer *rec)
 {
-	char *slot = x->history[x->n_history++ % 8];
+	char line[160];
 
-	snprintf(slot, sizeof x->history[0], "%s %.32s \"%.32s\": %s%u %.60s", rec->complete,
-		 method_event(rec->kind) + 2, rec->command_key ? rec->command_key : "",
+	const char *m = method_event(rec->kind);
+
+	snprintf(line, sizeof line, "%s %.32s \"%.32s\": %s%u %.60s", rec->complete,
+		 m ? m + 2 : "Operate", rec->command_key ? rec->command_key : "",
 		 rec->fault ? "fault " : "ok ", rec->fault, rec->fault_string ? rec->fault_string : "");
+	map_xfer_note(x->runner, line);
 }
 
-static void report(cwmp_transfers *x, xfer *rec, cwmp_urgency urgency)
+void xfer_report(cwmp_transfers *x, xfer *rec, cwmp_urgency urgency)
 {
 	cwmp_agent *a = x->a;
 
@@ -165,8 +160,9 @@ static void report(cwmp_transfers *x, xfer *rec, cwmp_urgency urgency)
 		return;
 	/* TR-069 9.1: the M event carries the CommandKey, the numbered one
 	 * makes the session that delivers the report */
-	a->raise(a, method_event(rec->kind), rec->command_key ? rec->command_key : "",
-		 CWMP_RAISE_QUEUE | (urgency & CWMP_RAISE_AGAIN));
+	if (method_event(rec->kind))
+		a->raise(a, method_event(rec->kind), rec->command_key ? rec->command_key : "",
+			 CWMP_RAISE_QUEUE | (urgency & CWMP_RAISE_AGAIN));
 	a->raise(a, complete_event(rec->kind), NULL, urgency & ~CWMP_RAISE_AGAIN);
 }
 
@@ -175,8 +171,18 @@ static void report_to_usp(cwmp_transfers *x, xfer *rec)
 {
 	char affected[64] = "";
 
-	if (rec->kind == XFER_DU)
-		return; /* software modules report through their own events */
+	if (xfer_is_autonomous(rec))
+		return; /* a Controller's: reported in the USP door */
+	if (rec->kind == XFER_DU) {
+		/* notes 6.5: one DUStateChange! per operation of the batch */
+		for (size_t i = 0; i < rec->n_ops; i++) {
+			int rc = map_report_du_change(x->a->d, &rec->ops[i], &x->a->origin);
+			if (rc)
+				CORE_LOG_W(LOG, "ChangeDUState %" PRIu32 " not reported to USP: %s", rec->seq,
+					   dm_strerror(rc));
+		}
+		return;
+	}
 	if (rec->bank)
 		snprintf(affected, sizeof affected, "Device.DeviceInfo.FirmwareImage.%" PRIu32 ".", rec->bank);
 	map_transfer_report r = {
@@ -210,7 +216,7 @@ void xfer_finish(cwmp_transfers *x, xfer *rec, unsigned fault, const char *msg)
 		CORE_LOG_I(LOG, "transfer %" PRIu32 " complete", rec->seq);
 	remember(x, rec);
 	xfer_save(x, rec);
-	report(x, rec, CWMP_RAISE_NOW);
+	xfer_report(x, rec, CWMP_RAISE_NOW);
 	report_to_usp(x, rec);
 	xfer_kick_soon(x);
 }
@@ -325,22 +331,51 @@ static void on_session_ended(cwmp_agent *a, bool ok)
  * Downloads and uploads through the worker
  * ------------------------------------------------------------------------- */
 
-static void download_done(cwmp_transfers *x, xfer_job *j)
+static void http_done(void *ctx, const map_xfer_result *r)
 {
-	xfer *rec = xfer_find(x, j->seq);
+	cwmp_transfers *x = ctx;
+	xfer_http_done done = x->job_done;
+	uint32_t seq = x->job_seq;
 
+	x->job = NULL;
+	x->job_seq = 0;
+	x->job_done = NULL;
+	done(x, xfer_find(x, seq), r);
+	xfer_kick_soon(x);
+}
+
+int xfer_http(cwmp_transfers *x, xfer *rec, map_xfer_http *h, xfer_http_done done)
+{
+	int rc;
+
+	if (!x->runner || x->job) {
+		free(h->body);
+		return DM_ERR_INTERNAL;
+	}
+	h->ca = x->a->tls_ca;
+	h->cert = x->a->tls_cert;
+	h->key = x->a->tls_key;
+	if ((rc = map_xfer_http_start(x->runner, h, http_done, x, &x->job)))
+		return rc;
+	x->job_seq = rec->seq;
+	x->job_done = done;
+	return 0;
+}
+
+static void download_done(cwmp_transfers *x, xfer *rec, const map_xfer_result *r)
+{
 	if (!rec || rec->state != XFER_RUNNING)
 		return;
-	if (j->fault) {
+	if (r->fault) {
 		bool late = rec->deadline && xfer_wall_now() >= rec->deadline;
-		xfer_finish(x, rec, late ? CWMP_FAULT_TIME_WINDOWS : j->fault, j->msg);
+		xfer_finish(x, rec, late ? CWMP_FAULT_TIME_WINDOWS : r->fault, r->msg);
 		return;
 	}
 	if (rec->deadline && xfer_wall_now() >= rec->deadline) {
 		xfer_finish(x, rec, CWMP_FAULT_TIME_WINDOWS, "download ended after the last window");
 		return;
 	}
-	xfer_apply_download(x, rec, j->file);
+	xfer_apply_download(x, rec, r->file);
 }
 
 static long seconds_left(const xfer *rec)
@@ -356,40 +391,31 @@ static long seconds_left(const xfer *rec)
 static void start_download(cwmp_transfers *x, xfer *rec)
 {
 	char part[4096];
-	xfer_job *j = xfer_job_new(x, rec->seq, rec->url, rec->username, rec->password);
+	map_xfer_http h = {.url = rec->url, .username = rec->username, .password = rec->password, .file = part};
 
 	xfer_part_path(x, rec->seq, part, sizeof part);
-	if (!j || !(j->file = strdup(part))) {
-		xfer_job_free(j);
-		xfer_finish(x, rec, CWMP_FAULT_INTERNAL, "out of memory");
-		return;
-	}
-	j->timeout_s = seconds_left(rec);
-	if (xfer_job_start(x, j, download_done))
+	h.timeout_s = seconds_left(rec);
+	if (xfer_http(x, rec, &h, download_done))
 		xfer_finish(x, rec, CWMP_FAULT_INTERNAL, "transfer worker did not start");
 }
 
-static void upload_done(cwmp_transfers *x, xfer_job *j)
+static void upload_done(cwmp_transfers *x, xfer *rec, const map_xfer_result *r)
 {
-	xfer *rec = xfer_find(x, j->seq);
-
 	if (rec && rec->state == XFER_RUNNING)
-		xfer_finish(x, rec, j->fault, j->msg);
+		xfer_finish(x, rec, r->fault, r->msg);
 }
 
 static void start_upload(cwmp_transfers *x, xfer *rec)
 {
 	unsigned fault = CWMP_FAULT_INTERNAL;
 	const char *why = "out of memory";
-	xfer_job *j = xfer_job_new(x, rec->seq, rec->url, rec->username, rec->password);
+	map_xfer_http h = {.upload = true, .url = rec->url, .username = rec->username, .password = rec->password};
 
-	if (!j || xfer_upload_body(x, rec, &j->body, &j->body_len, &fault, &why)) {
-		xfer_job_free(j);
+	if (xfer_upload_body(x, rec, &h.body, &h.body_len, &fault, &why)) {
 		xfer_finish(x, rec, fault, why);
 		return;
 	}
-	j->upload = 1;
-	if (xfer_job_start(x, j, upload_done))
+	if (xfer_http(x, rec, &h, upload_done))
 		xfer_finish(x, rec, CWMP_FAULT_INTERNAL, "transfer worker did not start");
 }
 
@@ -435,19 +461,28 @@ static bool fill_du_result(const xfer_du_op *o, cwmp_reply *rep, cwmp_du_result 
 	r->start_time = cwmp_reply_strdup(rep, time_or_unknown(o->r_start));
 	r->complete_time = cwmp_reply_strdup(rep, time_or_unknown(o->r_complete));
 	r->fault_code = o->r_fault;
-	r->fault_string = cwmp_reply_strdup(rep, o->r_fault_string);
+	/* an operation that failed without a reason is worded by the table */
+	r->fault_string = cwmp_reply_strdup(rep, o->r_fault_string ? o->r_fault_string
+							     : o->r_fault ? cwmp_fault_text(o->r_fault) : "");
 	return r->uuid && r->deployment_unit_ref && r->version && r->current_state &&
 	       r->execution_unit_ref_list && r->start_time && r->complete_time && r->fault_string;
 }
 
+/* DUStateChangeComplete, or for a Controller's operation the autonomous
+ * one, whose results also say what was done (A.3.3.4). */
 static bool fill_du_complete(const xfer *rec, cwmp_reply *rep)
 {
+	static const char *const performed[] = {"Install", "Update", "Uninstall"};
+	bool autonomous = rec->kind == XFER_AUTONOMOUS_DU;
 	cwmp_msg *m = &rep->msg;
 	cwmp_du_result *v;
 
 	if (!rec->n_ops || !(v = cwmp_reply_alloc(rep, rec->n_ops * sizeof *v)))
 		return false;
-	m->kind = CWMP_MSG_DU_STATE_CHANGE_COMPLETE;
+	for (size_t i = 0; autonomous && i < rec->n_ops; i++)
+		v[i].operation_performed = (char *)(rec->ops[i].op >= 0 && rec->ops[i].op <= CWMP_DU_UNINSTALL
+							    ? performed[rec->ops[i].op] : "");
+	m->kind = autonomous ? CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE : CWMP_MSG_DU_STATE_CHANGE_COMPLETE;
 	m->u.du_results.v = v;
 	m->u.du_results.n = rec->n_ops;
 	m->u.du_results.command_key = cwmp_reply_strdup(rep, rec->command_key);
@@ -465,7 +500,12 @@ static bool on_next_request(cwmp_agent *a, cwmp_reply *rep)
 
 	if (!rec)
 		return false;
-	ok = rec->kind == XFER_DU ? fill_du_complete(rec, rep) : fill_transfer_complete(rec, rep);
+	if (rec->kind == XFER_AUTONOMOUS)
+		ok = xfer_auto_fill(rec, rep);
+	else if (rec->kind == XFER_DU || rec->kind == XFER_AUTONOMOUS_DU)
+		ok = fill_du_complete(rec, rep);
+	else
+		ok = fill_transfer_complete(rec, rep);
 	if (!ok) {
 		cwmp_reply_free(rep);
 		return false;
@@ -483,6 +523,8 @@ static void on_request_answered(cwmp_agent *a, const cwmp_msg *resp)
 		return;
 	x->offered = 0;
 	if (resp && (resp->kind == CWMP_MSG_TRANSFER_COMPLETE_RESPONSE ||
+		     resp->kind == CWMP_MSG_AUTONOMOUS_TRANSFER_COMPLETE_RESPONSE ||
+		     resp->kind == CWMP_MSG_AUTONOMOUS_DU_STATE_CHANGE_COMPLETE_RESPONSE ||
 		     resp->kind == CWMP_MSG_DU_STATE_CHANGE_COMPLETE_RESPONSE)) {
 		xfer_remove(x, rec);
 		return;
@@ -490,7 +532,7 @@ static void on_request_answered(cwmp_agent *a, const cwmp_msg *resp)
 	if (resp && resp->kind == CWMP_MSG_FAULT && resp->u.fault.code == CWMP_ACS_FAULT_RETRY_REQUEST) {
 		/* kept; offered again in a later session, which the event opens */
 		rec->deferred = 1;
-		report(x, rec, CWMP_RAISE_QUEUE | CWMP_RAISE_AGAIN);
+		xfer_report(x, rec, CWMP_RAISE_QUEUE | CWMP_RAISE_AGAIN);
 		return;
 	}
 	CORE_LOG_W(LOG, "ACS refused the report of transfer %" PRIu32 " (fault %u); dropped", rec->seq,
@@ -523,14 +565,14 @@ static void resolve_after_restart(cwmp_transfers *x)
 			}
 			break;
 		case XFER_APPLYING:
-			fault = xfer_firmware_outcome(x, r, &why);
+			fault = map_xfer_firmware_outcome(x->a->d, r->bank, r->expect_version, &why);
 			xfer_finish(x, r, fault, why);
 			break;
 		case XFER_DONE:
 			/* TR-069 3.7.1.5: the M event goes with every Inform until
 			 * the report is acknowledged, not only the first; raising it
 			 * again while it still waits in the queue changes nothing */
-			report(x, r, CWMP_RAISE_QUEUE | CWMP_RAISE_AGAIN);
+			xfer_report(x, r, CWMP_RAISE_QUEUE | CWMP_RAISE_AGAIN);
 			break;
 		case XFER_QUEUED:
 			break;
@@ -563,6 +605,7 @@ static void set_hooks(cwmp_agent *a, bool on)
 	a->request_answered = on ? on_request_answered : NULL;
 	a->session_ended = on ? on_session_ended : NULL;
 	xfer_rpc_register(a, on);
+	xfer_auto_listen(a->xfers, on);
 }
 
 int cwmp_transfers_open(cwmp_agent *a, cwmp_transfers **out)
@@ -575,6 +618,10 @@ int cwmp_transfers_open(cwmp_agent *a, cwmp_transfers **out)
 	if (!(x = calloc(1, sizeof *x)))
 		return DM_ERR_NOMEM;
 	x->a = a;
+	if (a->loop && (rc = map_xfer_acquire(a->d, a->loop, &x->runner))) {
+		free(x);
+		return rc;
+	}
 	if ((rc = xfer_store_load(a->d, &x->list, &x->next_seq))) {
 		cwmp_transfers_close(x);
 		return rc;
@@ -588,13 +635,10 @@ int cwmp_transfers_open(cwmp_agent *a, cwmp_transfers **out)
 	return 0;
 }
 
-/* True when a worker was left running (it ends on its own). */
-static bool drop_all(cwmp_transfers *x)
+static void drop_all(cwmp_transfers *x)
 {
-	bool orphaned = x->job != NULL;
-
 	if (x->job) {
-		xfer_job_orphan(x->job);
+		map_xfer_cancel(x->job);
 		x->job = NULL;
 	}
 	core_timer_stop(x->timer);
@@ -605,23 +649,18 @@ static bool drop_all(cwmp_transfers *x)
 		xfer_free(r);
 	}
 	x->offered = 0;
-	return orphaned;
 }
 
 void cwmp_transfers_close(cwmp_transfers *x)
 {
-	bool orphaned;
-
 	if (!x)
 		return;
-	orphaned = drop_all(x);
+	drop_all(x);
 	if (x->a && x->a->xfers == x) {
 		set_hooks(x->a, false);
 		x->a->xfers = NULL;
 	}
-	/* a worker still inside libcurl must not see its globals go */
-	if (!orphaned && x->curl_ready)
-		curl_global_cleanup();
+	map_xfer_release(x->runner);
 	free(x);
 }
 

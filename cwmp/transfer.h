@@ -4,8 +4,10 @@
  * 6 Stored Firmware Image), Upload (Vendor Configuration / Log File),
  * ScheduleDownload, CancelTransfer, Get(All)QueuedTransfers,
  * ChangeDUState; the persistent queue; and the CPE requests reporting
- * them (TransferComplete, AutonomousTransferComplete,
- * DUStateChangeComplete) until the ACS acknowledges them.
+ * them (TransferComplete, DUStateChangeComplete) and what Controllers did
+ * (AutonomousTransferComplete, AutonomousDUStateChangeComplete) until the
+ * ACS acknowledges them. The work itself is mapping/xfer.h's, shared with
+ * the USP door.
  */
 #ifndef DUET_CWMP_TRANSFER_H
 #define DUET_CWMP_TRANSFER_H

@@ -6,11 +6,15 @@
  *                     reports (next_request/request_answered)
  *   transfer_store.c  a record as agent state
  *   transfer_rpc.c    the RPC handlers
- *   transfer_fetch.c  one HTTP(S) transfer in a libuv worker thread (libcurl
- *                     easy) and its failure -> fault table
  *   transfer_apply.c  what a finished download does (firmware, vendor
  *                     configuration file) and what an upload sends
- *   transfer_du.c     ChangeDUState operations on SoftwareModules
+ *   transfer_du.c     ChangeDUState: its operations one after the other
+ *   transfer_auto.c   transfers a Controller started, reported to the ACS
+ *                     (AutonomousTransferComplete) and listed (C9)
+ *
+ * The HTTP work, the file formats and the deployment unit operations are
+ * mapping/xfer.h's, shared with the USP door: one transfer at a time
+ * whichever manager asked.
  */
 #ifndef DUET_CWMP_TRANSFER_PRIV_H
 #define DUET_CWMP_TRANSFER_PRIV_H
@@ -19,13 +23,14 @@
 #include <stdint.h>
 
 #include "transfer.h"
+#include "xfer.h"
 
 #define XFER_NS "cwmp.xfer"
 #define XFER_MAX 16       /* queued + running + unreported, as A.4.1.1 lists them */
-#define XFER_TIME_LEN 32
+#define XFER_TIME_LEN MAP_XFER_TIME_LEN
 #define XFER_KEY_MAX 32   /* CommandKey: string(32) */
 #define XFER_URL_MAX 256  /* Download/Upload URL: string(256) */
-#define XFER_DU_URL_MAX 1024
+#define XFER_DU_URL_MAX MAP_XFER_DU_URL_MAX
 #define XFER_CRED_MAX 256
 
 #define FT_FIRMWARE "1 Firmware Upgrade Image"
@@ -39,6 +44,8 @@ typedef enum xfer_kind {
 	XFER_SCHEDULE_DOWNLOAD,
 	XFER_UPLOAD,
 	XFER_DU, /* one ChangeDUState with all its operations */
+	XFER_AUTONOMOUS, /* a Controller's transfer: AutonomousTransferComplete only */
+	XFER_AUTONOMOUS_DU, /* a Controller's DU operation (one op): AutonomousDUStateChangeComplete */
 } xfer_kind;
 
 typedef enum xfer_state {
@@ -49,15 +56,7 @@ typedef enum xfer_state {
 } xfer_state;
 
 /* One ChangeDUState operation and its OpResult. */
-typedef struct xfer_du_op {
-	int op; /* cwmp_du_op_kind */
-	char *url, *uuid, *version, *username, *password, *ee_ref;
-	char *r_uuid, *r_ref, *r_version, *r_state;
-	int r_resolved;
-	char r_start[XFER_TIME_LEN], r_complete[XFER_TIME_LEN];
-	unsigned r_fault;
-	char *r_fault_string;
-} xfer_du_op;
+typedef map_xfer_du_op xfer_du_op;
 
 typedef struct xfer {
 	struct xfer *next;
@@ -77,45 +76,21 @@ typedef struct xfer {
 	char *expect_version;  /* firmware: what must run after the reboot */
 	xfer_du_op *ops;
 	size_t n_ops, next_op;
+	int upload; /* XFER_AUTONOMOUS: the direction (file_type is the CWMP name) */
 	/* not stored */
 	int deferred; /* the ACS asked to retry later (8005): not in this session */
 } xfer;
-
-typedef struct xfer_job xfer_job;
-typedef void (*xfer_job_done)(cwmp_transfers *x, xfer_job *j);
-
-/* One HTTP transfer run in a worker. Strings are the job's own. */
-struct xfer_job {
-	uv_work_t work;
-	cwmp_transfers *x; /* NULL once the module closed under it */
-	uint32_t seq;
-	int upload;
-	char *url, *username, *password, *ca, *cert, *key;
-	char *file;             /* download: where the body goes */
-	char *body;             /* upload: what is sent */
-	size_t body_len, body_off;
-	long timeout_s;         /* 0: no overall limit */
-	atomic_bool cancel;
-	xfer_job_done done;
-	/* results, written by the worker */
-	unsigned fault;         /* 0: success */
-	char msg[256];
-	long http_code;
-};
 
 struct cwmp_transfers {
 	cwmp_agent *a;
 	xfer *list; /* ascending seq */
 	uint32_t next_seq;
 	core_timer *timer;
-	xfer_job *job;     /* the one transfer running, or NULL */
-	uint32_t offered;  /* seq next_request handed out last, 0 none */
-	char history[8][160]; /* last results, for the vendor log file */
-	unsigned n_history;
-	/* libcurl's globals (OpenSSL under them) start with the first
-	 * transfer, on the loop thread: a CPE that never transfers a file
-	 * never pays their memory */
-	bool curl_ready;
+	map_xfer *runner;   /* shared with the USP door; NULL without a loop */
+	map_xfer_job *job;  /* our one transfer queued or running there, or NULL */
+	uint32_t job_seq;   /* ... and the record it is for */
+	void (*job_done)(cwmp_transfers *x, xfer *rec, const map_xfer_result *r);
+	uint32_t offered;   /* seq next_request handed out last, 0 none */
 };
 
 /* transfer.c */
@@ -132,6 +107,8 @@ void xfer_free(xfer *rec);
 void xfer_finish(cwmp_transfers *x, xfer *rec, unsigned fault, const char *msg);
 /* Look for due transfers from the loop soon (never re-entrantly). */
 void xfer_kick_soon(cwmp_transfers *x);
+/* Raise the report's events (M + numbered, or 10 alone). */
+void xfer_report(cwmp_transfers *x, xfer *rec, cwmp_urgency urgency);
 void xfer_part_path(cwmp_transfers *x, uint32_t seq, char *buf, size_t n);
 int64_t xfer_wall_now(void);
 char *xfer_strdup(const char *s); /* NULL stays NULL */
@@ -144,33 +121,31 @@ int xfer_store_clear(dm *d);
 
 /* transfer_rpc.c */
 void xfer_rpc_register(cwmp_agent *a, bool on);
-/* 0 when url is an http(s) URL we may fetch, else the CWMP fault (9003,
- * 9013) with a reason in why. */
-unsigned xfer_check_url(const char *url, size_t max, const char **why);
 
-/* transfer_fetch.c */
-xfer_job *xfer_job_new(cwmp_transfers *x, uint32_t seq, const char *url, const char *user,
-		       const char *pass);
-int xfer_job_start(cwmp_transfers *x, xfer_job *j, xfer_job_done done);
-void xfer_job_free(xfer_job *j);
-/* Close: stop waiting for the job (it frees itself when its worker ends). */
-void xfer_job_orphan(xfer_job *j);
+/* transfer.c: one HTTP transfer for rec through the shared runner; done
+ * gets the record back (NULL when it went meanwhile). 0 or a dm_err. */
+typedef void (*xfer_http_done)(cwmp_transfers *x, xfer *rec, const map_xfer_result *r);
+int xfer_http(cwmp_transfers *x, xfer *rec, map_xfer_http *h, xfer_http_done done);
 
 /* transfer_apply.c */
 void xfer_apply_download(cwmp_transfers *x, xfer *rec, const char *file);
 int xfer_upload_body(cwmp_transfers *x, xfer *rec, char **body, size_t *len, unsigned *fault,
 		     const char **why);
-/* Check an applying firmware transfer after a restart: 0 or the fault. */
-unsigned xfer_firmware_outcome(cwmp_transfers *x, xfer *rec, const char **why);
-/* "version=" line of a file, if any, into buf; false when none. */
-bool xfer_file_version(const char *file, char *buf, size_t n);
-/* Last path segment of a URL, without query or fragment, into buf. */
-void xfer_url_name(const char *url, char *buf, size_t n);
 
 /* transfer_du.c */
 void xfer_du_run(cwmp_transfers *x, xfer *rec);
 /* A DU record found running at open: its remaining operations fail. */
 void xfer_du_interrupted(xfer *rec);
-bool xfer_uuid_valid(const char *s);
+
+/* transfer_auto.c */
+/* Whether rec only reports what a Controller did (no RPC, no CommandKey). */
+bool xfer_is_autonomous(const xfer *rec);
+/* Listen to the USP door's transfers (on) or stop. */
+void xfer_auto_listen(cwmp_transfers *x, bool on);
+/* The AutonomousTransferComplete of rec into rep. */
+bool xfer_auto_fill(const xfer *rec, cwmp_reply *rep);
+/* The USP door's transfers still queued or running, for
+ * GetAllQueuedTransfers (C9: listed with an empty CommandKey). */
+size_t xfer_auto_queued(cwmp_transfers *x, cwmp_queued_transfer *v, size_t max, bool all, cwmp_reply *rep);
 
 #endif /* DUET_CWMP_TRANSFER_PRIV_H */

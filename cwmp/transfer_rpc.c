@@ -14,6 +14,7 @@
  *  - CancelTransfer of a CommandKey no transfer carries is 9003.
  */
 #include "transfer_priv.h"
+#include "transfers.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -25,34 +26,6 @@ static unsigned fail(cwmp_reply *rep, unsigned code, const char *why)
 {
 	cwmp_reply_fault(rep, code, why);
 	return code;
-}
-
-unsigned xfer_check_url(const char *url, size_t max, const char **why)
-{
-	const char *sep, *auth_end;
-
-	if (!url || !*url || strlen(url) > max) {
-		*why = "URL missing or too long";
-		return CWMP_FAULT_INVALID_ARGUMENTS;
-	}
-	if (!(sep = strstr(url, "://")) || sep == url) {
-		*why = "URL has no scheme";
-		return CWMP_FAULT_INVALID_ARGUMENTS;
-	}
-	if (!((sep - url == 4 && !strncasecmp(url, "http", 4)) || (sep - url == 5 && !strncasecmp(url, "https", 5)))) {
-		*why = "only http and https are supported";
-		return CWMP_FAULT_UNSUPPORTED_PROTOCOL;
-	}
-	auth_end = sep + 3 + strcspn(sep + 3, "/?#");
-	if (memchr(sep + 3, '@', (size_t)(auth_end - (sep + 3)))) {
-		*why = "credentials belong in Username and Password, not in the URL";
-		return CWMP_FAULT_INVALID_ARGUMENTS;
-	}
-	if (auth_end == sep + 3) {
-		*why = "URL has no host";
-		return CWMP_FAULT_INVALID_ARGUMENTS;
-	}
-	return 0;
 }
 
 static bool too_long(const char *s, size_t max)
@@ -81,7 +54,7 @@ static unsigned check_common(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep
 	if (too_long(req->u.transfer.username, XFER_CRED_MAX) || too_long(req->u.transfer.password, XFER_CRED_MAX) ||
 	    too_long(req->u.transfer.target_file_name, XFER_URL_MAX))
 		return fail(rep, CWMP_FAULT_INVALID_ARGUMENTS, "argument too long");
-	if ((f = xfer_check_url(req->u.transfer.url, XFER_URL_MAX, &why)))
+	if ((f = map_xfer_check_url(req->u.transfer.url, XFER_URL_MAX, &why)))
 		return fail(rep, f, why);
 	if (!a->xfers)
 		return fail(rep, CWMP_FAULT_INTERNAL, "transfers unavailable");
@@ -250,7 +223,7 @@ static void rpc_schedule_download(cwmp_agent *a, const cwmp_msg *req, cwmp_reply
 
 static bool same_key(const xfer *r, const char *key)
 {
-	return r->kind != XFER_DU && !strcmp(r->command_key ? r->command_key : "", key ? key : "");
+	return r->kind != XFER_DU && !xfer_is_autonomous(r) && !strcmp(r->command_key ? r->command_key : "", key ? key : "");
 }
 
 static void rpc_cancel_transfer(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
@@ -271,6 +244,12 @@ static void rpc_cancel_transfer(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *
 			fail(rep, CWMP_FAULT_CANCEL_NOT_PERMITTED, "transfer already started");
 			return;
 		}
+	}
+	/* C9: a Controller's transfer is listed with an empty CommandKey but
+	 * is not the ACS's to cancel */
+	if (!found && (!key || !*key) && map_transfers_usp_queued(a->d, NULL, 0)) {
+		fail(rep, CWMP_FAULT_CANCEL_NOT_PERMITTED, "the transfer was not requested by the ACS");
+		return;
 	}
 	if (!found) {
 		fail(rep, CWMP_FAULT_INVALID_ARGUMENTS, "no transfer with this CommandKey");
@@ -301,7 +280,7 @@ static void list_queued(cwmp_agent *a, cwmp_reply *rep, bool all)
 		return;
 	}
 	for (xfer *r = x->list; r && n < XFER_MAX; r = r->next) {
-		if (r->kind == XFER_DU)
+		if (r->kind == XFER_DU || xfer_is_autonomous(r))
 			continue;
 		v[n].command_key = cwmp_reply_strdup(rep, r->command_key);
 		v[n].state = queued_state(r);
@@ -313,6 +292,9 @@ static void list_queued(cwmp_agent *a, cwmp_reply *rep, bool all)
 		}
 		n++;
 	}
+	/* A.4.1.6: the other managers' transfers too, with an empty CommandKey */
+	if (all)
+		n += xfer_auto_queued(x, v + n, XFER_MAX - n, all, rep);
 	rep->msg.kind = all ? CWMP_MSG_GET_ALL_QUEUED_TRANSFERS_RESPONSE : CWMP_MSG_GET_QUEUED_TRANSFERS_RESPONSE;
 	rep->msg.u.queued.v = v;
 	rep->msg.u.queued.n = n;

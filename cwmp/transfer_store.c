@@ -33,7 +33,7 @@ static const field rec_fields[] = {
 	R("complete", F_TIME, complete), R("fault", F_UINT, fault),
 	R("fstr", F_STR, fault_string), R("bank", F_UINT, bank),
 	R("expect", F_STR, expect_version), R("nops", F_SIZE, n_ops),
-	R("nextop", F_SIZE, next_op),
+	R("nextop", F_SIZE, next_op),  R("up", F_INT, upload),
 };
 #undef R
 
@@ -256,7 +256,7 @@ static xfer *deserialise(const char *value, size_t len)
 			ok = parse_line(rec, l);
 	}
 	free(copy);
-	if (ok && (rec->kind < XFER_DOWNLOAD || rec->kind > XFER_DU || rec->state < XFER_QUEUED ||
+	if (ok && (rec->kind < XFER_DOWNLOAD || rec->kind > XFER_AUTONOMOUS_DU || rec->state < XFER_QUEUED ||
 		   rec->state > XFER_DONE || rec->next_op > rec->n_ops))
 		ok = false;
 	if (!ok) {

@@ -11,6 +11,7 @@
  * checking is the engine's; error codes come from errors.c's table.
  */
 #include "usp_int.h"
+#include "xfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -544,7 +545,9 @@ int usp_handle_operate(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
  * failed, unless its command description says it is retained. TR-181 says
  * so of Device.ScheduleTimer() only, but the engine records no input
  * arguments and has no way to hand a handler an interrupted request, so it
- * cannot be resumed either and fails like the others.
+ * cannot be resumed either and fails like the others. A firmware
+ * activation restarts the agent by design (notes C10): its request
+ * completes with the outcome mapping/xfer_usp.c found at start.
  * ------------------------------------------------------------------------- */
 
 #define INTERRUPTED_MSG "interrupted by a restart of the agent"
@@ -628,10 +631,15 @@ int usp_operate_recover_dm(dm *d, usp_subs *subs)
 	while (l.head) {
 		pending_op *p = l.head;
 		l.head = p->next;
-		CORE_LOG_I("usp", "%s (command_key \"%s\") of %s failed: " INTERRUPTED_MSG, p->cmd, p->key, p->who);
+		int code = DM_ERR_CMD_FAILED;
+		char msg[256] = INTERRUPTED_MSG;
+		/* C10: a firmware activation restarts the agent under its own
+		 * request; mapping/ knows how it ended */
+		map_xfer_usp_outcome(d, p->id, &code, msg, sizeof msg);
+		CORE_LOG_I("usp", "%s (command_key \"%s\") of %s ended: %s", p->cmd, p->key, p->who,
+			   code ? msg : "complete");
 		if (subs)
-			usp_subs_operation_complete(subs, p->who, p->cmd, p->key, DM_ERR_CMD_FAILED, INTERRUPTED_MSG,
-						    NULL, 0);
+			usp_subs_operation_complete(subs, p->who, p->cmd, p->key, code, code ? msg : NULL, NULL, 0);
 		dm_request_forget(d, p->id);
 		pending_free(p);
 	}

@@ -474,7 +474,9 @@ void usp_subs_controller_up(usp_subs *s, const char *endpoint_id);
  * At agent start, after usp_subs_start: finish the USP async operations
  * that a stop or crash interrupted. TR-369 "Persistence of Asynchronous
  * Operations": each is considered to have failed, so subscribed Controllers
- * get an OperationComplete with cmd_failure 7022, and every leftover
+ * get an OperationComplete with cmd_failure 7022 (a firmware activation,
+ * which restarts the agent by design, with its outcome from
+ * map_xfer_usp_outcome instead), and every leftover
  * Device.LocalAgent.Request row is removed (its Status set to Error first).
  * Requests of other origins (CWMP, internal) are left to their owners.
  * Returns 0 or a negative dm_err.
