@@ -499,9 +499,9 @@ static cwmp_queued_transfer queued[] = {
 static cwmp_du_result du_results[] = {
 	{"6f1e8a52-0b7a-5c33-9e0d-2f8b1c7d4e11", "Device.SoftwareModules.DeploymentUnit.1", "1.0",
 	 "Installed", 1, "Device.SoftwareModules.ExecutionUnit.1", "2026-11-25T09:00:00Z",
-	 "2026-11-25T09:00:05Z", 0, NULL},
+	 "2026-11-25T09:00:05Z", 0, NULL, NULL},
 	{"0c4d2e6a-7b1f-5a90-8d3c-4e5f6a7b8c9d", "", "", "Failed", 0, "", NULL, NULL, 9022,
-	 "Invalid UUID format"},
+	 "Invalid UUID format", NULL},
 };
 static cwmp_param_info infos[] = {{"Device.DeviceInfo.", 0}, {"Device.ManagementServer.URL", 1}};
 

@@ -232,7 +232,11 @@ class FactoryResets(AbCase):
         ctl.notify_resp(m)
 
     def prepare(self):
+        mark = self.acs.mark()
         self.ctl.set({INFO: {"ProvisioningCode": "before.reset"}})
+        # ProvisioningCode is actively notified by default: that session
+        # first, so that the ACS's next script is not run in it
+        self.acs.wait_session(lambda s: s.has("4 VALUE CHANGE"), since=mark)
         self.note_starts()
         self.mark = self.acs.mark()
 
