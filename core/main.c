@@ -8,11 +8,14 @@
  * Exit codes: 0 clean shutdown, 1 start-up failure, 2 usage error.
  */
 #include "admin.h"
+#include "alias.h"
+#include "cmdparams.h"
 #include "core.h"
 #include "cwmp.h"
 #include "firmware.h"
 #include "diag.h"
 #include "migration.h"
+#include "timers.h"
 #include "usp.h"
 #include "views.h"
 
@@ -43,6 +46,10 @@ typedef struct agent {
 	cwmp_agent *cwmp;
 	map_migration *migration; /* A/B trial control: ownership, stack status */
 	map_diag *diag;           /* diagnostics both managers run */
+	map_timers *timers;       /* Device.ScheduleTimer(), kept across restarts */
+	map_alias *alias;         /* who may rename an Alias (C11) */
+	map_cmdparams *cmdparams; /* CWMP command-style parameters (C20) */
+	core_admin_ext verbs[4];  /* the admin verbs served above core */
 	bool stopping;
 	bool restart;
 } agent;
@@ -146,8 +153,14 @@ static void agent_teardown(agent *a)
 	a->usp = NULL;
 	map_diag_stop(a->diag);
 	a->diag = NULL;
+	map_timers_stop(a->timers);
+	a->timers = NULL;
 	core_signals_stop(a->signals);
 	a->signals = NULL;
+	map_alias_stop(a->alias);
+	a->alias = NULL;
+	map_cmdparams_stop(a->cmdparams);
+	a->cmdparams = NULL;
 	map_migration_stop(a->migration);
 	a->migration = NULL;
 	if (a->admin) /* start-up failed after the socket was up */
@@ -228,7 +241,13 @@ static int start_admin(agent *a)
 	char msg[256];
 	/* duetctl takes both variants' names */
 	core_admin_env env = { .engine = a->dm, .who = "duetctl", .view = map_views_union(a->views) };
-	env.ext = map_migration_admin_verbs(a->migration, &env.n_ext);
+	size_t nm, na;
+	const core_admin_ext *mv = map_migration_admin_verbs(a->migration, &nm);
+	const core_admin_ext *av = map_alias_admin_verbs(a->alias, &na);
+	memcpy(a->verbs, mv, nm * sizeof *mv);
+	memcpy(a->verbs + nm, av, na * sizeof *av);
+	env.ext = a->verbs;
+	env.n_ext = nm + na;
 	int rc = core_admin_start(a->loop, a->cfg.admin_path, &env, &a->admin, msg, sizeof msg);
 
 	if (rc)
@@ -276,6 +295,14 @@ static int boot_firmware(agent *a)
 	return CORE_OK;
 }
 
+/* A timer accepted before the restart reports to Controllers only (C19). */
+static void report_resumed(void *ctx, const char *requester, const char *cmd_path, const char *command_key)
+{
+	agent *a = ctx;
+
+	usp_agent_operation_complete(a->usp, requester, cmd_path, command_key, 0, NULL);
+}
+
 static int agent_start(agent *a)
 {
 	int rc = core_loop_new(&a->loop);
@@ -303,10 +330,19 @@ static int agent_start(agent *a)
 		CORE_LOG_E("main", "migration control: %s", err.msg[0] ? err.msg : dm_strerror(rc));
 		return rc;
 	}
+	if ((rc = map_cmdparams_start(a->dm, a->loop, &a->cmdparams)))
+		CORE_LOG_W("main", "command-style parameters unavailable: %s", dm_strerror(rc));
+	if ((rc = map_alias_start(a->dm, a->migration, &a->alias))) {
+		CORE_LOG_E("main", "alias rule: %s", dm_strerror(rc));
+		return rc;
+	}
 	if ((rc = start_admin(a)))
 		return rc;
 	if ((rc = map_diag_start(a->dm, a->loop, &a->diag)))
 		CORE_LOG_W("main", "diagnostics unavailable: %s", dm_strerror(rc));
+	/* before USP starts: it fails every operation a restart interrupted */
+	if ((rc = map_timers_start(a->dm, a->loop, &a->timers)))
+		CORE_LOG_W("main", "Device.ScheduleTimer() unavailable: %s", dm_strerror(rc));
 	usp_options uo = {
 		.uds_path = a->cfg.usp_socket,
 		.tls_cert = a->cfg.tls_cert,
@@ -318,6 +354,7 @@ static int agent_start(agent *a)
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));
 		return rc;
 	}
+	map_timers_set_reporter(a->timers, report_resumed, a);
 	if ((rc = start_cwmp(a)))
 		return rc;
 	/* After the front ends subscribed: Boot! reaches their subscriptions. */
