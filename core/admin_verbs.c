@@ -640,6 +640,7 @@ static const struct verb {
 	/* owner writes agent state, but through the agent's own transaction */
 	{ "owner", 0, 2, true, false, verb_ext, "owner [PREFIX cwmp|usp|shared]" },
 	{ "stacks", 0, 0, true, false, verb_ext, "stacks" },
+	{ "aliases", 0, 1, true, false, verb_ext, "aliases [freeze|thaw]" },
 };
 
 static const struct verb *find_verb(const char *name)

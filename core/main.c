@@ -8,12 +8,15 @@
  * Exit codes: 0 clean shutdown, 1 start-up failure, 2 usage error.
  */
 #include "admin.h"
+#include "alias.h"
+#include "cmdparams.h"
 #include "core.h"
 #include "cwmp.h"
 #include "firmware.h"
 #include "diag.h"
 #include "xfer.h"
 #include "migration.h"
+#include "timers.h"
 #include "usp.h"
 #include "views.h"
 
@@ -50,6 +53,10 @@ typedef struct agent {
 	map_migration *migration; /* A/B trial control: ownership, stack status */
 	map_diag *diag;           /* diagnostics both managers run */
 	map_xfer_usp *xfer;       /* the Controllers' file transfers */
+	map_timers *timers;       /* Device.ScheduleTimer(), kept across restarts */
+	map_alias *alias;         /* who may rename an Alias (C11) */
+	map_cmdparams *cmdparams; /* CWMP command-style parameters (C20) */
+	core_admin_ext verbs[4];  /* the admin verbs served above core */
 	bool stopping;
 	bool restart;
 	core_timer *restart_timer; /* waiting for the ACS's session to end */
@@ -182,8 +189,14 @@ static void agent_teardown(agent *a)
 	a->diag = NULL;
 	map_xfer_usp_stop(a->xfer);
 	a->xfer = NULL;
+	map_timers_stop(a->timers);
+	a->timers = NULL;
 	core_signals_stop(a->signals);
 	a->signals = NULL;
+	map_alias_stop(a->alias);
+	a->alias = NULL;
+	map_cmdparams_stop(a->cmdparams);
+	a->cmdparams = NULL;
 	map_migration_stop(a->migration);
 	a->migration = NULL;
 	if (a->admin) /* start-up failed after the socket was up */
@@ -264,7 +277,13 @@ static int start_admin(agent *a)
 	char msg[256];
 	/* duetctl takes both variants' names */
 	core_admin_env env = { .engine = a->dm, .who = "duetctl", .view = map_views_union(a->views) };
-	env.ext = map_migration_admin_verbs(a->migration, &env.n_ext);
+	size_t nm, na;
+	const core_admin_ext *mv = map_migration_admin_verbs(a->migration, &nm);
+	const core_admin_ext *av = map_alias_admin_verbs(a->alias, &na);
+	memcpy(a->verbs, mv, nm * sizeof *mv);
+	memcpy(a->verbs + nm, av, na * sizeof *av);
+	env.ext = a->verbs;
+	env.n_ext = nm + na;
 	int rc = core_admin_start(a->loop, a->cfg.admin_path, &env, &a->admin, msg, sizeof msg);
 
 	if (rc)
@@ -312,6 +331,14 @@ static int boot_firmware(agent *a)
 	return CORE_OK;
 }
 
+/* A timer accepted before the restart reports to Controllers only (C19). */
+static void report_resumed(void *ctx, const char *requester, const char *cmd_path, const char *command_key)
+{
+	agent *a = ctx;
+
+	usp_agent_operation_complete(a->usp, requester, cmd_path, command_key, 0, NULL);
+}
+
 static int agent_start(agent *a)
 {
 	int rc = core_loop_new(&a->loop);
@@ -339,6 +366,12 @@ static int agent_start(agent *a)
 		CORE_LOG_E("main", "migration control: %s", err.msg[0] ? err.msg : dm_strerror(rc));
 		return rc;
 	}
+	if ((rc = map_cmdparams_start(a->dm, a->loop, &a->cmdparams)))
+		CORE_LOG_W("main", "command-style parameters unavailable: %s", dm_strerror(rc));
+	if ((rc = map_alias_start(a->dm, a->migration, &a->alias))) {
+		CORE_LOG_E("main", "alias rule: %s", dm_strerror(rc));
+		return rc;
+	}
 	if ((rc = start_admin(a)))
 		return rc;
 	if ((rc = map_diag_start(a->dm, a->loop, &a->diag)))
@@ -346,6 +379,9 @@ static int agent_start(agent *a)
 	map_xfer_usp_opts xo = { a->cfg.state_dir, a->cfg.tls_ca, a->cfg.tls_cert, a->cfg.tls_key };
 	if ((rc = map_xfer_usp_start(a->dm, a->loop, &xo, &a->xfer)))
 		CORE_LOG_W("main", "file transfers for Controllers unavailable: %s", dm_strerror(rc));
+	/* before USP starts: it fails every operation a restart interrupted */
+	if ((rc = map_timers_start(a->dm, a->loop, &a->timers)))
+		CORE_LOG_W("main", "Device.ScheduleTimer() unavailable: %s", dm_strerror(rc));
 	usp_options uo = {
 		.uds_path = a->cfg.usp_socket,
 		.tls_cert = a->cfg.tls_cert,
@@ -357,6 +393,7 @@ static int agent_start(agent *a)
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));
 		return rc;
 	}
+	map_timers_set_reporter(a->timers, report_resumed, a);
 	if ((rc = start_cwmp(a)))
 		return rc;
 	/* After the front ends subscribed: Boot! reaches their subscriptions. */

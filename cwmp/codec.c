@@ -27,9 +27,24 @@ static const char *const type_wire[] = {
 	[CWMP_TYPE_STRING] = "xsd:string",           [CWMP_TYPE_INT] = "xsd:int",
 	[CWMP_TYPE_UNSIGNED_INT] = "xsd:unsignedInt", [CWMP_TYPE_LONG] = "xsd:long",
 	[CWMP_TYPE_UNSIGNED_LONG] = "xsd:unsignedLong", [CWMP_TYPE_BOOLEAN] = "xsd:boolean",
-	[CWMP_TYPE_DATETIME] = "xsd:dateTime",       [CWMP_TYPE_BASE64] = "xsd:base64",
+	[CWMP_TYPE_DATETIME] = "xsd:dateTime",       [CWMP_TYPE_BASE64] = "xsd:base64Binary",
 	[CWMP_TYPE_HEXBINARY] = "xsd:hexBinary",
 };
+
+/* Table 12 calls the type base64; XML Schema has no "base64", only
+ * base64Binary (SOAP encoding's is SOAP-ENC:base64): an ACS checking
+ * xsi:type against XML Schema rejects "xsd:base64". Both names are taken. */
+static const char *const type_aliases[][2] = {
+	{"base64Binary", "base64"},
+};
+
+static const char *local_type_name(const char *local)
+{
+	for (size_t i = 0; i < sizeof type_aliases / sizeof type_aliases[0]; i++)
+		if (!strcmp(local, type_aliases[i][0]))
+			return type_aliases[i][1];
+	return local;
+}
 
 const char *cwmp_value_type_name(cwmp_value_type t)
 {
@@ -49,7 +64,7 @@ cwmp_value_type cwmp_codec_type_from_wire(const char *xsi)
 	if (!xsi || !*xsi)
 		return CWMP_TYPE_STRING;
 	local = strchr(xsi, ':');
-	local = local ? local + 1 : xsi;
+	local = local_type_name(local ? local + 1 : xsi);
 	for (i = 0; i < CWMP_TYPE_UNKNOWN; i++)
 		if (!strcmp(local, type_names[i]))
 			return (cwmp_value_type)i;

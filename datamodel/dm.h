@@ -385,7 +385,9 @@ int dm_view_alias(dm_view *v, const char *visible, const char *stored, const cha
 /* Hide a subtree (an object path ending in '.'): a request path in it
  * resolves as if the schema lacked it (DM_ERR_NOT_IN_SCHEMA), walks and
  * schema listings pass it by. An alias served from a hidden subtree
- * still shows under its visible name. */
+ * still shows under its visible name. A parameter's schema path
+ * ("Device.WiFi.Radio.{i}.Stats.Reset", "{i}" standing for any instance)
+ * hides that parameter alone, in every instance. */
 int dm_view_hide(dm_view *v, const char *prefix);
 /* Every request made in t from now on goes through v (NULL: the native
  * names). The view must outlive the transaction. */
@@ -502,6 +504,20 @@ typedef int (*dm_guard_fn)(void *ctx, const dm_origin *origin, dm_change_kind op
  * installed a write pays one pointer test. It applies from the next write
  * call on, also inside a transaction already open. */
 int dm_guard_set(dm *d, dm_guard_fn fn, void *ctx);
+
+/*
+ * Rewrite rule for writeOnceReadOnly parameters: asked when a manager
+ * (origin not DM_ORIGIN_INTERNAL) writes one that already held a value
+ * before the transaction, the one case the engine would otherwise refuse
+ * with DM_ERR_NOT_WRITABLE. current is the stored value, path the
+ * parameter in stored names. Return true to let the write go on (the
+ * guard, values and unique keys are still checked). writeOnceReadOnly is
+ * a USP access: CWMP has none (its variant makes Alias readWrite), so
+ * which origin may rewrite what is mapping/'s business. One per engine;
+ * fn NULL removes it. Must not call back into the transaction.
+ */
+typedef bool (*dm_rewrite_fn)(void *ctx, const dm_origin *origin, const char *path, const char *current);
+int dm_rewrite_set(dm *d, dm_rewrite_fn fn, void *ctx);
 
 /* ---------------------------------------------------------------------------
  * Audit log: every committed change, with who made it, kept in a bounded

@@ -65,6 +65,8 @@ struct dm {
 	MDB_txn *spare_read;     /* a reset read txn kept for renew */
 	dm_guard_fn guard;       /* write policy (guard.c); NULL = none */
 	void *guard_ctx;
+	dm_rewrite_fn rewrite;   /* write-once rule (guard.c); NULL = none */
+	void *rewrite_ctx;
 	MDB_dbi dbi_audit;
 	bool audit_ok;           /* false: a read-only store without the audit database */
 	size_t audit_limit;
@@ -176,6 +178,8 @@ struct dm_view {
 	size_t n_aliases;
 	view_prefix *hidden;
 	size_t n_hidden;
+	view_prefix *hidden_params; /* parameters, "{i}" for any instance */
+	size_t n_hidden_params;
 };
 
 /* Visible path to stored (1), hidden (0) or too long (DM_ERR_NOMEM);

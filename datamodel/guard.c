@@ -16,6 +16,15 @@ int dm_guard_set(dm *d, dm_guard_fn fn, void *ctx)
 	return DM_OK;
 }
 
+int dm_rewrite_set(dm *d, dm_rewrite_fn fn, void *ctx)
+{
+	if (!d)
+		return DM_ERR_INTERNAL;
+	d->rewrite = fn;
+	d->rewrite_ctx = fn ? ctx : NULL;
+	return DM_OK;
+}
+
 int guard_ask(dm_txn *t, dm_change_kind op, const char *path, dm_errinfo *err)
 {
 	const dm *d = t->d;

@@ -40,8 +40,11 @@ void dm_view_free(dm_view *v)
 		alias_free(&v->aliases[i]);
 	for (size_t i = 0; i < v->n_hidden; i++)
 		free(v->hidden[i].p);
+	for (size_t i = 0; i < v->n_hidden_params; i++)
+		free(v->hidden_params[i].p);
 	free(v->aliases);
 	free(v->hidden);
+	free(v->hidden_params);
 	free(v);
 }
 
@@ -104,19 +107,35 @@ int dm_view_alias(dm_view *v, const char *visible, const char *stored, const cha
 	return DM_OK;
 }
 
-int dm_view_hide(dm_view *v, const char *prefix)
+/* A parameter's schema path: under "Device.", a plain name last. */
+static bool is_param_path(const char *p)
 {
-	if (!v || !is_object_prefix(prefix))
-		return DM_ERR_SYNTAX;
-	view_prefix *grown = realloc(v->hidden, (v->n_hidden + 1) * sizeof *grown);
+	size_t n = p ? strlen(p) : 0;
+	const char *last = n ? strrchr(p, '.') : NULL;
+	return n > 7 && !strncmp(p, "Device.", 7) && n < DM_PATH_MAX && last && last[1] &&
+	       !strpbrk(last + 1, "(){}!*[]+#");
+}
+
+static int add_prefix(view_prefix **list, size_t *n, const char *p)
+{
+	view_prefix *grown = realloc(*list, (*n + 1) * sizeof *grown);
 	if (!grown)
 		return DM_ERR_NOMEM;
-	v->hidden = grown;
-	if (!(v->hidden[v->n_hidden].p = strdup(prefix)))
+	*list = grown;
+	if (!(grown[*n].p = strdup(p)))
 		return DM_ERR_NOMEM;
-	v->hidden[v->n_hidden].len = strlen(prefix);
-	v->n_hidden++;
+	grown[*n].len = strlen(p);
+	(*n)++;
 	return DM_OK;
+}
+
+int dm_view_hide(dm_view *v, const char *prefix)
+{
+	if (v && is_object_prefix(prefix))
+		return add_prefix(&v->hidden, &v->n_hidden, prefix);
+	if (v && is_param_path(prefix))
+		return add_prefix(&v->hidden_params, &v->n_hidden_params, prefix);
+	return DM_ERR_SYNTAX;
 }
 
 void dm_txn_set_view(dm_txn *t, const dm_view *v)
@@ -193,10 +212,49 @@ static const view_alias *alias_claiming(const dm_view *v, const char *path, size
 	return NULL;
 }
 
+/* One instance step of a request or stored path: a number, "*" or the
+ * schema's "{i}"; its length, 0 when there is none at path. */
+static size_t instance_step(const char *path, size_t len)
+{
+	size_t n = 0;
+	if (len >= 3 && !memcmp(path, "{i}", 3))
+		return 3;
+	if (len >= 1 && path[0] == '*')
+		return 1;
+	while (n < len && path[n] >= '0' && path[n] <= '9')
+		n++;
+	return n;
+}
+
+/* Does path name the hidden parameter pat ("Device.X.{i}.Name"), in any
+ * instance, or a reference followed from it ("Name+", "Name#1+")? */
+static bool names_param(const char *path, size_t len, const char *pat)
+{
+	size_t i = 0;
+	while (*pat) {
+		if (!strncmp(pat, "{i}", 3)) {
+			size_t step = instance_step(path + i, len - i);
+			if (!step)
+				return false;
+			i += step;
+			pat += 3;
+		} else if (i < len && path[i] == *pat) {
+			i++;
+			pat++;
+		} else {
+			return false;
+		}
+	}
+	return i == len || path[i] == '+' || path[i] == '#';
+}
+
 static bool hidden(const dm_view *v, const char *path, size_t len)
 {
 	for (size_t i = 0; i < v->n_hidden; i++)
 		if (under(path, len, v->hidden[i].p, v->hidden[i].len))
+			return true;
+	for (size_t i = 0; i < v->n_hidden_params; i++)
+		if (names_param(path, len, v->hidden_params[i].p))
 			return true;
 	return false;
 }

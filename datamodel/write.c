@@ -45,7 +45,21 @@ static bool in_unique_key(const dm_node *param)
 	return false;
 }
 
-static int check_param_access(dm_txn *t, const dm_target *tg, bool *stored_before, dm_errinfo *err)
+/* Set before this transaction: may this origin write it again? */
+static bool may_rewrite(dm_txn *t, const dm_target *tg, const MDB_val *old)
+{
+	char cur[256];
+	size_t n = old->mv_size < sizeof cur ? old->mv_size : sizeof cur - 1;
+
+	if (!t->d->rewrite)
+		return false;
+	memcpy(cur, old->mv_data, n);
+	cur[n] = '\0';
+	return t->d->rewrite(t->d->rewrite_ctx, &t->origin, tg->path, cur);
+}
+
+static int check_param_access(dm_txn *t, const dm_target *tg, bool *stored_before, const MDB_val *old,
+			      dm_errinfo *err)
 {
 	const dm_node *p = tg->node;
 	if (p->u.param.counts_table)
@@ -61,6 +75,8 @@ static int check_param_access(dm_txn *t, const dm_target *tg, bool *stored_befor
 			if (t->changes[i].kind == DM_CHANGE_ADD && strlen(t->changes[i].path) == pl &&
 			    memcmp(t->changes[i].path, tg->path, pl) == 0)
 				return DM_OK;
+		if (may_rewrite(t, tg, old))
+			return DM_OK;
 	}
 	return dm_err_set(err, DM_ERR_NOT_WRITABLE, 0, tg->path, "%s is read-only", tg->path);
 }
@@ -77,7 +93,7 @@ static int set_param(dm_txn *t, const char *path, const char *value, dm_errinfo 
 		return dm_err_set(err, DM_ERR_NOT_PARAM, 0, path, "%s is not a parameter", path);
 	MDB_val old;
 	bool stored = store_get(t, tg.path, tg.len, &old) == 0;
-	if ((rc = check_param_access(t, &tg, &stored, err)))
+	if ((rc = check_param_access(t, &tg, &stored, &old, err)))
 		return rc;
 	if ((rc = guard_check(t, DM_CHANGE_VALUE, tg.path, err)))
 		return rc;

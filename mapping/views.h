@@ -13,6 +13,12 @@
  *     that Controllers using it go on working); Device.USPAgent. is not.
  *   union view: both renames, nothing hidden (factory defaults, duetctl).
  *
+ * Each view also hides the other variant's own objects (C14: the USP
+ * variant's ProxiedDevice, Node, IoTCapability, Standby, ... from the ACS;
+ * the CWMP variant's DiagnosticsState objects, ETSIM2M, ... from
+ * Controllers, whose commands of the same name stay) and the USP view the
+ * CWMP command-style parameters (cmdparams.h), where the schema has them.
+ *
  * The extended migration view (opts.extended) also leaves Device.LocalAgent.
  * to the ACS and the whole of Device.ManagementServer. to Controllers.
  * An alias is made only where the schema has the stored subtree: on an

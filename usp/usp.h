@@ -49,6 +49,12 @@ int usp_agent_start(dm *d, core_loop *loop, const usp_options *opts, usp_agent *
 void usp_agent_stop(usp_agent *a);
 /* The agent's EndpointID ("os::<OUI>-<SerialNumber>" unless configured). */
 const char *usp_agent_endpoint_id(const usp_agent *a);
+/* Tell subscribed Controllers of the completion of an async operation that
+ * the agent resumed after a restart (mapping/timers.h: Device.ScheduleTimer()
+ * persists across one): requester, command path and key as first recorded;
+ * code 0 or a dm_err / USP error code with err_msg. */
+void usp_agent_operation_complete(usp_agent *a, const char *requester, const char *cmd_path,
+				  const char *command_key, int code, const char *err_msg);
 
 #ifdef __cplusplus
 }

@@ -111,9 +111,14 @@ _model = None
 def usp_view_of(objects):
     """What Controllers see of the bundled model (mapping/views.h, the USP
     view): of Device.ManagementServer. only EnableCWMP, which
-    Device.CWMPManagementServer.EnableCWMP also serves."""
+    Device.CWMPManagementServer.EnableCWMP also serves; none of the CWMP
+    variant's DiagnosticsState objects, nor its command-style parameters
+    (Reset beside Reset()): Controllers have the commands instead."""
     ms = "Device.ManagementServer."
-    out = {k: v for k, v in objects.items() if not k.startswith(ms) or k == ms}
+    cwmp_only = ("Device.IP.Diagnostics.IPPing.", "Device.IP.Diagnostics.DownloadDiagnostics.")
+    out = {k: v for k, v in objects.items() if (not k.startswith(ms) or k == ms) and not k.startswith(cwmp_only)}
+    for k, v in out.items():
+        out[k] = dict(v, params={p: a for p, a in v["params"].items() if p + "()" not in v["commands"]})
     out[ms] = dict(out[ms], params={"EnableCWMP": out[ms]["params"]["EnableCWMP"]}, commands={}, events={})
     return out
 

@@ -20,6 +20,7 @@
 
 #include "diag.h"
 #include "diag_events.h"
+#include "loop_wait.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -252,22 +253,24 @@ static void start_doors(fixture *f)
 
 typedef bool (*until_fn)(fixture *f);
 
-static void tick(void *ctx)
+typedef struct until_call {
+	fixture *f;
+	until_fn done;
+} until_call;
+
+static bool until_holds(void *ctx)
 {
-	(void)ctx; /* only wakes the loop up */
+	until_call *c = ctx;
+
+	return c->done(c->f);
 }
 
 /* Run the loop until done(f) or ms pass; returns done(f). */
 static bool run_until(fixture *f, until_fn done, unsigned ms)
 {
-	core_timer *t;
-	uint64_t end = uv_now(core_loop_uv(f->loop)) + ms;
+	until_call c = {f, done};
 
-	assert_int_equal(core_timer_start(f->loop, 10, 10, tick, NULL, &t), CORE_OK);
-	while (!done(f) && uv_now(core_loop_uv(f->loop)) < end)
-		uv_run(core_loop_uv(f->loop), UV_RUN_ONCE);
-	core_timer_stop(t);
-	return done(f);
+	return loop_run_until(f->loop, until_holds, &c, ms);
 }
 
 static bool never(fixture *f)

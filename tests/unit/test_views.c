@@ -179,7 +179,40 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(dm_view_alias(f->acs, "Device.USPAgent", "Device.LocalAgent.", NULL), DM_ERR_SYNTAX);
 	assert_int_equal(dm_view_alias(f->acs, "Other.X.", "Device.LocalAgent.", NULL), DM_ERR_SYNTAX);
 	assert_int_equal(dm_view_alias(f->acs, "Device.X.", "Device.LocalAgent.", bad_child), DM_ERR_SYNTAX);
-	assert_int_equal(dm_view_hide(f->acs, "Device.LocalAgent.EndpointID"), DM_ERR_SYNTAX);
+	assert_int_equal(dm_view_hide(f->acs, "Device.LocalAgent.Reboot()"), DM_ERR_SYNTAX);
+	assert_int_equal(dm_view_hide(f->acs, "Device.LocalAgent.MTP.{i}"), DM_ERR_SYNTAX);
+	assert_int_equal(dm_view_hide(f->acs, "Other.X.Name"), DM_ERR_SYNTAX);
+}
+
+/* A parameter hidden by its schema path, in every instance and in every
+ * form a request may name it; its neighbours and a command of the same
+ * name with "()" stay. */
+static void test_hide_one_parameter(void **state)
+{
+	fixture *f = *state;
+	static const struct {
+		const char *path;
+		int shown;
+	} rows[] = {
+		{"Device.IP.Interface.1.Stats.BytesSent", 0},
+		{"Device.IP.Interface.12.Stats.BytesSent", 0},
+		{"Device.IP.Interface.*.Stats.BytesSent", 0},
+		{"Device.IP.Interface.{i}.Stats.BytesSent", 0},
+		{"Device.IP.Interface.1.Stats.BytesSentX", 1},
+		{"Device.IP.Interface.1.Stats.BytesReceived", 1},
+		{"Device.IP.Interface.1.Stats.", 1},
+		{"Device.IP.Interface.x.Stats.BytesSent", 1},
+	};
+	dm_view *v;
+	char out[256];
+
+	(void)f;
+	assert_int_equal(dm_view_new(&v), DM_OK);
+	assert_int_equal(dm_view_hide(v, "Device.IP.Interface.{i}.Stats.BytesSent"), DM_OK);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		if (dm_view_store(v, rows[i].path, out, sizeof out) != rows[i].shown)
+			fail_msg("%s: want %s", rows[i].path, rows[i].shown ? "shown" : "hidden");
+	dm_view_free(v);
 }
 
 /* ---- reads and writes through the view ------------------------------------------------ */
@@ -434,6 +467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_and_show, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restriction_by_an_alias_onto_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hide_one_parameter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_through_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_add_delete_through_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_key_error_in_visible_names, setup, teardown),
