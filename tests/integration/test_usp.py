@@ -115,7 +115,9 @@ def usp_view_of(objects):
     variant's DiagnosticsState objects, nor its command-style parameters
     (Reset beside Reset()): Controllers have the commands instead."""
     ms = "Device.ManagementServer."
-    cwmp_only = ("Device.IP.Diagnostics.IPPing.", "Device.IP.Diagnostics.DownloadDiagnostics.")
+    cwmp_only = tuple("Device.%s." % o for o in (
+        "IP.Diagnostics.IPPing", "IP.Diagnostics.TraceRoute", "IP.Diagnostics.DownloadDiagnostics",
+        "IP.Diagnostics.UploadDiagnostics", "DNS.Diagnostics.NSLookupDiagnostics"))
     out = {k: v for k, v in objects.items() if (not k.startswith(ms) or k == ms) and not k.startswith(cwmp_only)}
     for k, v in out.items():
         out[k] = dict(v, params={p: a for p, a in v["params"].items() if p + "()" not in v["commands"]})
