@@ -13,6 +13,7 @@
 #include "firmware.h"
 #include "diag.h"
 #include "migration.h"
+#include "proxy.h"
 #include "usp.h"
 #include "views.h"
 
@@ -43,6 +44,7 @@ typedef struct agent {
 	cwmp_agent *cwmp;
 	map_migration *migration; /* A/B trial control: ownership, stack status */
 	map_diag *diag;           /* diagnostics both managers run */
+	map_proxy *proxy;         /* USP Broker: paths USP Services registered */
 	bool stopping;
 	bool restart;
 } agent;
@@ -144,6 +146,8 @@ static void agent_teardown(agent *a)
 	a->cwmp = NULL;
 	usp_agent_stop(a->usp);
 	a->usp = NULL;
+	map_proxy_free(a->proxy); /* after both front ends that forward to it */
+	a->proxy = NULL;
 	map_diag_stop(a->diag);
 	a->diag = NULL;
 	core_signals_stop(a->signals);
@@ -256,6 +260,7 @@ static int start_cwmp(agent *a)
 		.tls_key = a->cfg.tls_key,
 		.boot_cause = cause[0] ? cause : NULL,
 		.view = map_views_cwmp(a->views),
+		.proxy = a->proxy,
 	};
 	int rc = cwmp_agent_start(a->dm, a->loop, &co, &a->cwmp);
 	if (rc)
@@ -307,12 +312,16 @@ static int agent_start(agent *a)
 		return rc;
 	if ((rc = map_diag_start(a->dm, a->loop, &a->diag)))
 		CORE_LOG_W("main", "diagnostics unavailable: %s", dm_strerror(rc));
+	if (a->cfg.usp_broker_socket && !map_proxy_new(a->schema, &a->proxy))
+		map_proxy_set_timeout_ms(a->proxy, a->cfg.usp_broker_timeout_ms);
 	usp_options uo = {
 		.uds_path = a->cfg.usp_socket,
 		.tls_cert = a->cfg.tls_cert,
 		.tls_key = a->cfg.tls_key,
 		.tls_ca = a->cfg.tls_ca,
 		.view = map_views_usp(a->views),
+		.broker_path = a->cfg.usp_broker_socket,
+		.proxy = a->proxy,
 	};
 	if ((rc = usp_agent_start(a->dm, a->loop, &uo, &a->usp))) {
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));
