@@ -19,6 +19,8 @@ enum opt_id {
 	OPT_REBOOT_HOOK,
 	OPT_RESET_HOOK,
 	OPT_USP_SOCKET,
+	OPT_USP_BROKER_SOCKET,
+	OPT_USP_BROKER_TIMEOUT,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
@@ -52,6 +54,10 @@ static const struct opt {
 			     "run by Device.FactoryReset() after the store reset", true },
 	[OPT_USP_SOCKET] = { "usp-socket", "DUET_USP_SOCKET", NULL, "PATH",
 			     "extra USP UNIX-socket listener for local Controllers", true },
+	[OPT_USP_BROKER_SOCKET] = { "usp-broker-socket", "DUET_USP_BROKER_SOCKET", NULL, "PATH",
+				    "USP Broker socket where USP Services register (default: no Broker)", true },
+	[OPT_USP_BROKER_TIMEOUT] = { "usp-broker-timeout", "DUET_USP_BROKER_TIMEOUT", "5000", "MS",
+				     "how long a USP Service may take to answer (100..600000 ms)", false },
 	[OPT_TLS_CERT] = { "tls-cert", "DUET_TLS_CERT", NULL, "FILE",
 			   "the agent's certificate (PEM) for its TLS servers", true },
 	[OPT_TLS_KEY] = { "tls-key", "DUET_TLS_KEY", NULL, "FILE",
@@ -182,28 +188,49 @@ static int derive_admin_path(const char *state_dir, char **out)
 	return CORE_OK;
 }
 
-/* -1 (an ephemeral port, for tests) or 0..65535, 0 meaning the default. */
-static int parse_port(const char *s, int *out)
+/* A whole number in lo..hi. */
+static int parse_range(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (!*s || *end || v < -1 || v > 65535)
+	if (!*s || *end || v < lo || v > hi)
 		return CORE_ERR_INVALID;
-	*out = (int)v;
+	*out = v;
 	return CORE_OK;
+}
+
+/* -1 (an ephemeral port, for tests) or 0..65535, 0 meaning the default. */
+static int parse_port(const char *s, int *out)
+{
+	long v;
+	int rc = parse_range(s, -1, 65535, &v);
+
+	if (!rc)
+		*out = (int)v;
+	return rc;
 }
 
 /* 0 (no limit) or 1..32 requests per window. */
 static int parse_cr_limit(const char *s, int *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
+	int rc = parse_range(s, 0, 32, &v);
 
-	if (!*s || *end || v < 0 || v > 32)
-		return CORE_ERR_INVALID;
-	*out = (int)v;
-	return CORE_OK;
+	if (!rc)
+		*out = (int)v;
+	return rc;
+}
+
+/* A USP Service's answer time: a tenth of a second to ten minutes. */
+static int parse_broker_timeout(const char *s, unsigned *out)
+{
+	long v;
+	int rc = parse_range(s, 100, 600000, &v);
+
+	if (!rc)
+		*out = (unsigned)v;
+	return rc;
 }
 
 static int build_config(core_config *cfg, const raw_config *raw, char *msg, size_t msgsz)
@@ -226,6 +253,12 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 		    raw->src[OPT_CWMP_CR_LIMIT] == CORE_SRC_FLAG ? "--cwmp-cr-limit" : "DUET_CWMP_CR_LIMIT");
 		return CORE_ERR_INVALID;
 	}
+	if (parse_broker_timeout(raw->val[OPT_USP_BROKER_TIMEOUT], &cfg->usp_broker_timeout_ms)) {
+		say(msg, msgsz, "bad timeout '%s' (from %s): use 100 to 600000 ms", raw->val[OPT_USP_BROKER_TIMEOUT],
+		    raw->src[OPT_USP_BROKER_TIMEOUT] == CORE_SRC_FLAG ? "--usp-broker-timeout"
+								      : "DUET_USP_BROKER_TIMEOUT");
+		return CORE_ERR_INVALID;
+	}
 	cfg->defaults_src = raw->src[OPT_DEFAULTS];
 	cfg->help = raw->help;
 	cfg->version = raw->version;
@@ -236,6 +269,7 @@ static int build_config(core_config *cfg, const raw_config *raw, char *msg, size
 	    (rc = dup_opt(&cfg->reboot_hook, raw->val[OPT_REBOOT_HOOK])) ||
 	    (rc = dup_opt(&cfg->factory_reset_hook, raw->val[OPT_RESET_HOOK])) ||
 	    (rc = dup_opt(&cfg->usp_socket, raw->val[OPT_USP_SOCKET])) ||
+	    (rc = dup_opt(&cfg->usp_broker_socket, raw->val[OPT_USP_BROKER_SOCKET])) ||
 	    (rc = dup_opt(&cfg->tls_cert, raw->val[OPT_TLS_CERT])) ||
 	    (rc = dup_opt(&cfg->tls_key, raw->val[OPT_TLS_KEY])) ||
 	    (rc = dup_opt(&cfg->tls_ca, raw->val[OPT_TLS_CA])) ||
@@ -278,6 +312,7 @@ void core_config_free(core_config *cfg)
 	free(cfg->reboot_hook);
 	free(cfg->factory_reset_hook);
 	free(cfg->usp_socket);
+	free(cfg->usp_broker_socket);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_ca);

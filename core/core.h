@@ -95,7 +95,7 @@ void core_vlog(core_log_level l, const char *module, const char *fmt, va_list ap
  * Configuration of duetd. Precedence: command-line flags > environment
  * (DUET_STATE, DUET_DEFAULTS, DUET_SCHEMA, DUET_ADMIN, DUET_LOG_LEVEL,
  * DUET_REBOOT_HOOK, DUET_FACTORY_RESET_HOOK, DUET_CWMP_CR_ADDRESS,
- * DUET_CWMP_CR_PORT ...) > built-in defaults.
+ * DUET_CWMP_CR_PORT, DUET_USP_BROKER_SOCKET ...) > built-in defaults.
  * ------------------------------------------------------------------------- */
 
 #define CORE_DEFAULT_STATE "./var"
@@ -118,6 +118,8 @@ typedef struct core_config {
 	char *reboot_hook;         /* NULL: re-exec in place */
 	char *factory_reset_hook;  /* NULL: re-exec in place */
 	char *usp_socket;          /* extra USP UNIX-socket listener, or NULL */
+	char *usp_broker_socket;   /* USP Broker socket for USP Services, NULL: no Broker */
+	unsigned usp_broker_timeout_ms; /* how long a USP Service may take to answer */
 	char *tls_cert, *tls_key;  /* the agent's own certificate and key, or NULL */
 	char *tls_ca;              /* CA bundle for TLS peers, NULL: system store */
 	char *cwmp_cr_address;     /* CWMP Connection Request listener address, NULL: any */

@@ -17,6 +17,7 @@
 #include "xfer.h"
 #include "migration.h"
 #include "timers.h"
+#include "proxy.h"
 #include "usp.h"
 #include "views.h"
 
@@ -57,6 +58,7 @@ typedef struct agent {
 	map_alias *alias;         /* who may rename an Alias (C11) */
 	map_cmdparams *cmdparams; /* CWMP command-style parameters (C20) */
 	core_admin_ext verbs[4];  /* the admin verbs served above core */
+	map_proxy *proxy;         /* USP Broker: paths USP Services registered */
 	bool stopping;
 	bool restart;
 	core_timer *restart_timer; /* waiting for the ACS's session to end */
@@ -185,6 +187,8 @@ static void agent_teardown(agent *a)
 	a->cwmp = NULL;
 	usp_agent_stop(a->usp);
 	a->usp = NULL;
+	map_proxy_free(a->proxy); /* after both front ends that forward to it */
+	a->proxy = NULL;
 	map_diag_stop(a->diag);
 	a->diag = NULL;
 	map_xfer_usp_stop(a->xfer);
@@ -311,6 +315,7 @@ static int start_cwmp(agent *a)
 		.tls_key = a->cfg.tls_key,
 		.boot_cause = cause[0] ? cause : NULL,
 		.view = map_views_cwmp(a->views),
+		.proxy = a->proxy,
 	};
 	int rc = cwmp_agent_start(a->dm, a->loop, &co, &a->cwmp);
 	if (rc)
@@ -382,12 +387,16 @@ static int agent_start(agent *a)
 	/* before USP starts: it fails every operation a restart interrupted */
 	if ((rc = map_timers_start(a->dm, a->loop, &a->timers)))
 		CORE_LOG_W("main", "Device.ScheduleTimer() unavailable: %s", dm_strerror(rc));
+	if (a->cfg.usp_broker_socket && !map_proxy_new(a->schema, &a->proxy))
+		map_proxy_set_timeout_ms(a->proxy, a->cfg.usp_broker_timeout_ms);
 	usp_options uo = {
 		.uds_path = a->cfg.usp_socket,
 		.tls_cert = a->cfg.tls_cert,
 		.tls_key = a->cfg.tls_key,
 		.tls_ca = a->cfg.tls_ca,
 		.view = map_views_usp(a->views),
+		.broker_path = a->cfg.usp_broker_socket,
+		.proxy = a->proxy,
 	};
 	if ((rc = usp_agent_start(a->dm, a->loop, &uo, &a->usp))) {
 		CORE_LOG_E("main", "cannot start the USP agent: %s", dm_strerror(rc));

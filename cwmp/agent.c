@@ -46,6 +46,7 @@ static int agent_new(dm *d, core_loop *loop, const cwmp_options *o, cwmp_agent *
 	a->cr_port = o->cr_port;
 	a->cr_limit = o->cr_limit;
 	a->view = o->view;
+	a->proxy = o->proxy;
 	if (copy_opt(&a->state_dir, o->state_dir) || copy_opt(&a->cr_address, o->cr_address) ||
 	    copy_opt(&a->tls_ca, o->tls_ca) || copy_opt(&a->tls_cert, o->tls_cert) ||
 	    copy_opt(&a->tls_key, o->tls_key) || copy_opt(&a->boot_cause, o->boot_cause)) {

@@ -9,6 +9,7 @@
 
 #include "core.h"
 #include "dm.h"
+#include "proxy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,10 @@ typedef struct cwmp_options {
 	 * writes, attributes and Inform ParameterList go through it. NULL:
 	 * the store's own names. Must outlive the agent. */
 	const dm_view *view;
+	/* The USP Broker's registry (mapping/proxy.h): requests on paths a
+	 * USP Service registered are forwarded to it. NULL: no Broker. Must
+	 * outlive the agent. */
+	map_proxy *proxy;
 } cwmp_options;
 
 /*

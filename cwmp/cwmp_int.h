@@ -179,6 +179,7 @@ struct cwmp_agent {
 	char *tls_ca, *tls_cert, *tls_key;
 	char *boot_cause;
 	const dm_view *view; /* the ACS's names (cwmp_options.view), or NULL */
+	map_proxy *proxy;    /* the USP Broker's registry (cwmp_options.proxy), or NULL */
 	/* every change the ACS makes carries this origin; who = the ACS URL */
 	dm_origin origin;
 	char origin_who[1024];
@@ -186,6 +187,9 @@ struct cwmp_agent {
 	/* RPC dispatch: handlers[kind] answers requests of that kind; NULL
 	 * ones get 9000. Modules register theirs when they open. */
 	cwmp_rpc_fn rpc[CWMP_MSG_KIND_COUNT];
+	/* The ACS request whose answer comes later (rpc.h cwmp_rpc_defer),
+	 * NULL when none waits. */
+	struct cwmp_rpc_wait *rpc_wait;
 
 	cwmp_events *events;
 	cwmp_attrs *attrs;
@@ -223,6 +227,9 @@ struct cwmp_agent {
 	/* A session ended; ok when it ended successfully (transfers that
 	 * waited for it may start). */
 	void (*session_ended)(cwmp_agent *a, bool ok);
+	/* Send the late answer to the deferred ACS request the session waits
+	 * on (rpc.h cwmp_rpc_answer_late); dropped when it waits no more. */
+	void (*late_answer)(cwmp_agent *a, cwmp_reply *rep);
 };
 
 /* Begin a transaction for an ACS request: its paths are in the names of

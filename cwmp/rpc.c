@@ -6,6 +6,17 @@
 #include "rpc.h"
 #include "rpc_int.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+/* A deferred ACS request (cwmp_rpc_defer). */
+typedef struct cwmp_rpc_wait cwmp_rpc_wait;
+struct cwmp_rpc_wait {
+	char *id; /* its cwmp:ID, or NULL */
+	void (*cancel)(void *ctx);
+	void *ctx;
+};
+
 /* The request's method is one an ACS may call on a CPE (responses, faults
  * and the empty body are not). */
 static bool is_acs_request(cwmp_msg_kind kind)
@@ -72,9 +83,68 @@ void cwmp_rpc_handle(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 		cwmp_reply_fault(rep, CWMP_FAULT_METHOD_NOT_SUPPORTED, NULL);
 	} else {
 		fn(a, req, rep);
+		if (a->rpc_wait && rep->msg.kind == CWMP_MSG_EMPTY)
+			return; /* answered later: cwmp_rpc_answer_late */
 		/* a handler that answered nothing is a bug of ours, not the ACS's */
 		if (rep->msg.kind == CWMP_MSG_EMPTY)
 			cwmp_reply_fault(rep, CWMP_FAULT_INTERNAL, NULL);
 	}
 	answer_header(req, rep);
+}
+
+/* ---- answering later ---------------------------------------------------- */
+
+static void wait_free(cwmp_rpc_wait *w)
+{
+	free(w->id);
+	free(w);
+}
+
+int cwmp_rpc_defer(cwmp_agent *a, const cwmp_msg *req, void (*cancel)(void *ctx), void *ctx)
+{
+	cwmp_rpc_wait *w = calloc(1, sizeof *w);
+
+	if (!w || (req->hdr.id && !(w->id = strdup(req->hdr.id)))) {
+		free(w);
+		return DM_ERR_NOMEM;
+	}
+	cwmp_rpc_wait_cancel(a); /* one request at a time: none can be left */
+	w->cancel = cancel;
+	w->ctx = ctx;
+	a->rpc_wait = w;
+	return 0;
+}
+
+bool cwmp_rpc_deferred(const cwmp_agent *a)
+{
+	return a && a->rpc_wait;
+}
+
+void cwmp_rpc_answer_late(cwmp_agent *a, cwmp_reply *rep)
+{
+	cwmp_rpc_wait *w = a->rpc_wait;
+	cwmp_msg req = {0};
+
+	if (!w)
+		return;
+	a->rpc_wait = NULL;
+	req.hdr.id = w->id;
+	if (rep->msg.kind == CWMP_MSG_EMPTY)
+		cwmp_reply_fault(rep, CWMP_FAULT_INTERNAL, NULL);
+	answer_header(&req, rep);
+	wait_free(w);
+	if (a->late_answer)
+		a->late_answer(a, rep);
+}
+
+void cwmp_rpc_wait_cancel(cwmp_agent *a)
+{
+	cwmp_rpc_wait *w = a ? a->rpc_wait : NULL;
+
+	if (!w)
+		return;
+	a->rpc_wait = NULL;
+	if (w->cancel)
+		w->cancel(w->ctx);
+	wait_free(w);
 }

@@ -60,6 +60,12 @@ static int gpv_add(void *ctx, const dm_item *it)
 
 void cwmp_rpc_get_parameter_values(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 {
+	if (!cwmp_rpc_proxy_gpv(a, req, rep))
+		cwmp_rpc_gpv_local(a, req, rep);
+}
+
+void cwmp_rpc_gpv_local(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
+{
 	gpv_walk w = {.rep = rep};
 	dm_errinfo err = {0};
 	dm_txn *t;
@@ -106,7 +112,7 @@ typedef struct gpn_walk {
 /* Writable as A.3.2.3 means it: a parameter the ACS may set, a table the
  * ACS may add to, an instance the ACS may delete. Single-instance objects
  * are never writable. */
-static bool acs_may_write(const dm_node *n)
+bool cwmp_rpc_acs_may_write(const dm_node *n)
 {
 	switch (dm_node_get_kind(n)) {
 	case DM_NODE_PARAM:
@@ -160,7 +166,7 @@ static int gpn_add(void *ctx, const dm_item *it)
 		if (!one_level_below(w, it->path))
 			return 0;
 	}
-	return gpn_push(w, it->path, acs_may_write(it->node));
+	return gpn_push(w, it->path, cwmp_rpc_acs_may_write(it->node));
 }
 
 static void gpn_answer(cwmp_reply *rep, const gpn_walk *w)
@@ -171,6 +177,12 @@ static void gpn_answer(cwmp_reply *rep, const gpn_walk *w)
 }
 
 void cwmp_rpc_get_parameter_names(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
+{
+	if (!cwmp_rpc_proxy_gpn(a, req, rep))
+		cwmp_rpc_gpn_local(a, req, rep);
+}
+
+void cwmp_rpc_gpn_local(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 {
 	const char *path = req->u.gpn.path;
 	gpn_walk w = {.rep = rep, .next_level = req->u.gpn.next_level != 0};

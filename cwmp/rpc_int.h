@@ -19,4 +19,27 @@ void cwmp_rpc_set_parameter_values(cwmp_agent *a, const cwmp_msg *req, cwmp_repl
 void cwmp_rpc_add_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
 void cwmp_rpc_delete_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
 
+/* GPV and GPN on the agent's own store alone (rpc_get.c). */
+void cwmp_rpc_gpv_local(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
+void cwmp_rpc_gpn_local(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
+/* Writable as GetParameterNames reports it (rpc_get.c). */
+bool cwmp_rpc_acs_may_write(const dm_node *n);
+/* Record the ParameterKey after a write done elsewhere (a USP Service's):
+ * one ACS-origin transaction (rpc_write.c). 0 or a negative dm_err. */
+int cwmp_rpc_record_key(cwmp_agent *a, const char *key);
+
+/*
+ * rpc_proxy.c: the same RPCs on paths a USP Service registered
+ * (a->proxy, mapping/proxy.h). Each returns true when it took the request
+ * (rep holds a fault, or the answer was deferred: rpc.h), false when the
+ * agent serves it itself. GPV also reads the request's other names from
+ * the agent; SPV refuses (9001) a mix of the agent's and a Service's
+ * parameters, which no single atomic change can cover.
+ */
+bool cwmp_rpc_proxy_gpv(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
+bool cwmp_rpc_proxy_gpn(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
+bool cwmp_rpc_proxy_spv(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
+/* AddObject and DeleteObject (after their ObjectName and key checks). */
+bool cwmp_rpc_proxy_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep);
+
 #endif

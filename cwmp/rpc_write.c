@@ -46,6 +46,15 @@ static int commit_with_key(dm_txn *t, const char *key, dm_errinfo *err)
 	return dm_txn_commit(t, NULL, err);
 }
 
+int cwmp_rpc_record_key(cwmp_agent *a, const char *key)
+{
+	dm_errinfo err = {0};
+	dm_txn *t;
+	int rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &t);
+
+	return rc ? rc : commit_with_key(t, key, &err);
+}
+
 /* ---- names and the schema -------------------------------------------------- */
 
 static bool all_digits(const char *s, size_t n)
@@ -379,7 +388,7 @@ void cwmp_rpc_set_parameter_values(cwmp_agent *a, const cwmp_msg *req, cwmp_repl
 	dm_errinfo err = {0};
 	int rc;
 
-	if (spv_check_request(req, rep))
+	if (spv_check_request(req, rep) || cwmp_rpc_proxy_spv(a, req, rep))
 		return;
 	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &r.t))) {
 		dm_fault(rep, rc, &err, CWMP_CTX_OTHER);
@@ -480,7 +489,7 @@ void cwmp_rpc_add_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 	dm_txn *t;
 	int rc;
 
-	if (object_request_fault(req, rep))
+	if (object_request_fault(req, rep) || cwmp_rpc_proxy_object(a, req, rep))
 		return;
 	bool by_alias = split_new_alias(req->u.object.object_name, table, alias);
 	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &t))) {
@@ -511,7 +520,7 @@ void cwmp_rpc_delete_object(cwmp_agent *a, const cwmp_msg *req, cwmp_reply *rep)
 	dm_txn *t;
 	int rc;
 
-	if (object_request_fault(req, rep))
+	if (object_request_fault(req, rep) || cwmp_rpc_proxy_object(a, req, rep))
 		return;
 	if ((rc = cwmp_acs_txn_begin(a, DM_TXN_WRITE, &a->origin, &t))) {
 		dm_fault(rep, rc, &err, CWMP_CTX_OTHER);

@@ -379,6 +379,27 @@ static void reply_decode_failure(cwmp_session *s, int rc, cwmp_reply *rep)
 			 NULL);
 }
 
+static void send_answer(cwmp_session *s, cwmp_reply *rep)
+{
+	if (send_msg(s, &rep->msg, PHASE_EXCHANGE)) {
+		/* the answer itself cannot be written: say so rather than stall */
+		cwmp_reply_fault(rep, CWMP_FAULT_INTERNAL, NULL);
+		if (send_msg(s, &rep->msg, PHASE_EXCHANGE))
+			session_end(s, false, "cannot encode an answer");
+	}
+}
+
+/* The answer to a deferred request (a USP Service's, rpc.h). */
+static void late_answer(cwmp_agent *a, cwmp_reply *rep)
+{
+	cwmp_session *s = a->session;
+
+	if (!s || !s->running || !s->deferred)
+		return;
+	s->deferred = false;
+	send_answer(s, rep);
+}
+
 static void answer_acs(cwmp_session *s, int rc, const cwmp_msg *m)
 {
 	cwmp_agent *a = s->a;
@@ -390,17 +411,13 @@ static void answer_acs(cwmp_session *s, int rc, const cwmp_msg *m)
 	else {
 		s->hold = m->hdr.hold_requests == 1;
 		cwmp_rpc_handle(a, m, &rep);
-		if (!s->running) {
+		s->deferred = cwmp_rpc_deferred(a);
+		if (!s->running || s->deferred) {
 			cwmp_reply_free(&rep);
 			return;
 		}
 	}
-	if (send_msg(s, &rep.msg, PHASE_EXCHANGE)) {
-		/* the answer itself cannot be written: say so rather than stall */
-		cwmp_reply_fault(&rep, CWMP_FAULT_INTERNAL, NULL);
-		if (send_msg(s, &rep.msg, PHASE_EXCHANGE))
-			session_end(s, false, "cannot encode an answer");
-	}
+	send_answer(s, &rep);
 	cwmp_reply_free(&rep);
 }
 
@@ -516,6 +533,8 @@ static void session_begin(cwmp_session *s)
 
 void session_abort(cwmp_session *s)
 {
+	cwmp_rpc_wait_cancel(s->a);
+	s->deferred = false;
 	cwmp_http_close(s->http);
 	s->http = NULL;
 	s->running = false;
@@ -532,6 +551,8 @@ static void session_end(cwmp_session *s, bool ok, const char *reason)
 
 	if (!s->running)
 		return;
+	cwmp_rpc_wait_cancel(a);
+	s->deferred = false;
 	cwmp_http_close(s->http);
 	s->http = NULL;
 	s->running = false;
@@ -574,6 +595,7 @@ int cwmp_session_start(cwmp_agent *a, cwmp_session **out)
 		s->rng = 1;
 	/* the hooks reach the session through the agent */
 	a->session = s;
+	a->late_answer = late_answer;
 	session_rpc_start(s);
 	int rc = session_triggers_start(s);
 	if (rc) {

@@ -39,6 +39,7 @@ struct cwmp_session {
 	bool hold;           /* the last ACS envelope said HoldRequests=1 */
 	bool cpe_done;       /* next_request has nothing more this session */
 	bool overflow;       /* events left behind by the 64-per-Inform cap */
+	bool deferred;       /* the ACS's request is answered later (rpc.h) */
 	uint64_t mark;       /* of the events the Inform carries */
 	unsigned posts;
 	uint64_t started_ns; /* uv_hrtime */

@@ -20,6 +20,7 @@ struct usp_agent {
 	usp_conn *conns;
 	usp_mtp *mtps;
 	usp_subs *subs;
+	usp_broker *broker; /* NULL: no Broker socket */
 	dm_sub *feed;
 	core_timer *reconfigure; /* pending reconfiguration, NULL when none */
 	bool stopping;
@@ -38,6 +39,7 @@ core_loop *usp_agent_loop(usp_agent *a) { return a->loop; }
 const usp_options *usp_agent_options(usp_agent *a) { return &a->opts; }
 const char *usp_agent_endpoint_id(const usp_agent *a) { return a->endpoint_id; }
 usp_subs *usp_agent_subs(usp_agent *a) { return a->subs; }
+usp_broker *usp_agent_broker(usp_agent *a) { return a->broker; }
 
 /* ---- EndpointID ------------------------------------------------------------ */
 
@@ -286,8 +288,12 @@ int usp_agent_start(dm *d, core_loop *loop, const usp_options *opts, usp_agent *
 		usp_agent_stop(a);
 		return rc;
 	}
+	if (a->opts.broker_path && (rc = usp_broker_start(a, a->opts.proxy, &a->broker))) {
+		usp_agent_stop(a);
+		return rc;
+	}
 	usp_mtp *m = NULL;
-	rc = usp_mtp_uds_new(a, a->opts.uds_path, &m);
+	rc = usp_mtp_uds_new(a, a->opts.uds_path, a->broker ? a->opts.broker_path : NULL, &m);
 	add_mtp(a, rc, m);
 	m = NULL;
 	rc = usp_mtp_ws_new(a, &m);
@@ -314,6 +320,7 @@ void usp_agent_stop(usp_agent *a)
 		if (m->stop)
 			m->stop(m);
 	}
+	usp_broker_stop(a->broker);
 	usp_subs_stop(a->subs);
 	usp_operate_release(a->d);
 	free(a->uds_path);

@@ -18,8 +18,9 @@
 /* ---- dispatch ----------------------------------------------------------- */
 
 /* Requests an Agent serves. Notify, Register and Deregister travel from an
- * Agent to a Controller; duet is no USP Broker, so they are answered with
- * 7001 Message not supported (R-MSG.1: an Error for what we do not serve). */
+ * Agent to a Controller: here, from a Controller, they are answered with
+ * 7001 Message not supported (R-MSG.1: an Error for what we do not serve);
+ * USP Services register on the Broker socket (broker.c). */
 static const struct {
 	Usp__Request__ReqTypeCase req;
 	usp_req_handler handler;
@@ -172,6 +173,12 @@ static int serve_request(usp_req_ctx *c, const char *msg_id, uint8_t **out, size
 	size_t i = 0, nr = sizeof routes / sizeof routes[0];
 	while (i < nr && routes[i].req != rq->req_type_case)
 		i++;
+	/* paths a USP Service registered: the Service answers (broker.c) */
+	int fwd = i < nr ? usp_broker_route(c, msg_id) : 0;
+	if (fwd == USP_NO_RESPONSE)
+		return 0;
+	if (fwd && fwd != USP_BROKER_MERGE)
+		return reply_error(c->mem, msg_id, (uint32_t)fwd, NULL, out, out_len);
 	if (i == nr) {
 		CORE_LOG_D(LOG_MOD, "request type %d from %s not supported", (int)rq->req_type_case,
 			   c->ctl->endpoint_id);
@@ -185,8 +192,15 @@ static int serve_request(usp_req_ctx *c, const char *msg_id, uint8_t **out, size
 	int code = routes[i].handler(c, resp, err);
 	if (code == USP_NO_RESPONSE)
 		return 0; /* carried out, and no response is due (Operate, R-OPR.4) */
-	if (code == 0 && resp->resp_type_case != USP__RESPONSE__RESP_TYPE__NOT_SET)
-		return reply(c->mem, msg_id, routes[i].resp_type, resp, NULL, out, out_len);
+	if (code == 0 && resp->resp_type_case != USP__RESPONSE__RESP_TYPE__NOT_SET) {
+		int rc = reply(c->mem, msg_id, routes[i].resp_type, resp, NULL, out, out_len);
+		/* the Services' subtrees join the answer, which goes later */
+		if (!rc && fwd == USP_BROKER_MERGE && !usp_broker_merge(c, *out, *out_len)) {
+			*out = NULL;
+			*out_len = 0;
+		}
+		return rc;
+	}
 	if (code == 0)
 		code = USP_ERR_INTERNAL_ERROR; /* a handler that built nothing */
 	else if (code < 0)

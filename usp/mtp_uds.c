@@ -6,6 +6,9 @@
  * and the client's reconnect. Configuration comes from
  * Device.UnixDomainSockets and the UDS objects of Device.LocalAgent.MTP and
  * Device.LocalAgent.Controller.{i}.MTP; what a Record means is agent.c's.
+ * The USP Broker socket (usp_options.broker_path) is one more listener
+ * whose connections are USP Services: the agent is their Controller, so it
+ * sends no UDSConnect Record there and hands their Records to broker.c.
  */
 #include "mtp_uds.h"
 
@@ -51,6 +54,7 @@ struct uds_listener {
 	uds_mtp *m;
 	char *path;
 	bool extra; /* the command-line path: configure() leaves it alone */
+	bool broker; /* the USP Broker socket: its peers are USP Services */
 	bool keep;  /* still wanted, during configure() */
 	uds_listener *next;
 };
@@ -73,6 +77,7 @@ struct uds_link {
 	uds_mtp *m;
 	uds_client *client; /* dialled: its target (NULL once removed) */
 	uds_listener *listener; /* accepted: its listener (NULL once removed) */
+	bool broker;        /* accepted on the Broker socket: a USP Service */
 	link_state state;
 	bool announced;     /* usp_conn_up was called; usp_conn_down is due */
 	core_timer *timer;  /* handshake deadline, then the close grace */
@@ -216,13 +221,21 @@ static void link_fail(uds_link *l, const char *why)
  * Closing
  * ------------------------------------------------------------------------- */
 
+static void link_down(uds_link *l)
+{
+	if (l->broker)
+		usp_broker_conn_down(usp_agent_broker(l->m->agent), &l->conn);
+	else
+		usp_conn_down(l->m->agent, &l->conn);
+}
+
 static void link_closed(uv_handle_t *h)
 {
 	uds_link *l = h->data;
 	uds_mtp *m = l->m;
 
 	if (l->announced && !m->stopped)
-		usp_conn_down(m->agent, &l->conn);
+		link_down(l);
 	if (l->prev)
 		l->prev->next = l->next;
 	else
@@ -373,12 +386,17 @@ static void on_handshake(uds_link *l, const uint8_t *v, size_t len)
 		return;
 	}
 	l->state = LINK_UP;
+	l->announced = true;
+	if (l->broker) {
+		/* we are the Service's Controller: the Service announces itself */
+		usp_broker_conn_up(usp_agent_broker(l->m->agent), &l->conn);
+		return;
+	}
 	/* R-MTP.6: the Agent announces itself before any other Record on a
 	 * new channel (R-MTP.8). */
 	if (send_mtp_record(l, USP_REC_UDS_CONNECT, NULL))
 		CORE_LOG_W(LOG_MOD, "could not send the UDSConnect Record to %s", l->conn.peer_id);
 	CORE_LOG_I(LOG_MOD, "%s connected (%s)", l->conn.peer_id, l->client ? l->client->path : "accepted");
-	l->announced = true;
 	usp_conn_up(l->m->agent, &l->conn);
 }
 
@@ -400,7 +418,10 @@ static void on_tlv(uds_link *l, uint8_t type, const uint8_t *v, size_t len)
 			CORE_LOG_D(LOG_MOD, "ignoring a Record before the Handshake");
 			break;
 		}
-		usp_on_record(l->m->agent, &l->conn, v, len);
+		if (l->broker)
+			usp_broker_on_record(usp_agent_broker(l->m->agent), &l->conn, v, len);
+		else
+			usp_on_record(l->m->agent, &l->conn, v, len);
 		break;
 	default:
 		/* R-UDS.15 */
@@ -573,6 +594,7 @@ static void on_accept(uv_stream_t *server, int status)
 		return;
 	}
 	l->listener = ls;
+	l->broker = ls->broker;
 	int uerr = uv_accept(server, (uv_stream_t *)&l->pipe);
 	if (uerr) {
 		CORE_LOG_W(LOG_MOD, "accept on %s: %s", ls->path, uv_strerror(uerr));
@@ -671,7 +693,7 @@ static int bind_listen(uds_listener *ls)
 	return DM_OK;
 }
 
-static int listener_open(uds_mtp *m, const char *path, bool extra)
+static int listener_open(uds_mtp *m, const char *path, bool extra, bool broker)
 {
 	uds_listener *ls = calloc(1, sizeof *ls);
 
@@ -681,6 +703,7 @@ static int listener_open(uds_mtp *m, const char *path, bool extra)
 	}
 	ls->m = m;
 	ls->extra = extra;
+	ls->broker = broker;
 	ls->keep = true;
 	if (uv_pipe_init(core_loop_uv(m->loop), &ls->pipe, 0)) {
 		free(ls->path);
@@ -694,7 +717,7 @@ static int listener_open(uds_mtp *m, const char *path, bool extra)
 		uv_close((uv_handle_t *)&ls->pipe, listener_closed);
 		return rc;
 	}
-	CORE_LOG_I(LOG_MOD, "listening on %s", path);
+	CORE_LOG_I(LOG_MOD, "listening on %s%s", path, broker ? " for USP Services (Broker)" : "");
 	ls->next = m->listeners;
 	m->listeners = ls;
 	return DM_OK;
@@ -804,7 +827,7 @@ static void reconcile_listeners(uds_mtp *m, const uds_paths *want)
 		for (uds_listener *ls = m->listeners; ls && !have; ls = ls->next)
 			have = !strcmp(ls->path, want->v[i]);
 		if (!have)
-			listener_open(m, want->v[i], false);
+			listener_open(m, want->v[i], false, false);
 	}
 }
 
@@ -869,7 +892,7 @@ static void uds_stop(usp_mtp *base)
 	for (uds_link *l = m->links; l; l = l->next)
 		if (l->announced) {
 			l->announced = false;
-			usp_conn_down(m->agent, &l->conn);
+			link_down(l);
 		}
 	m->stopped = true;
 	while (m->clients) {
@@ -884,7 +907,7 @@ static void uds_stop(usp_mtp *base)
 		l->timer = NULL;
 		/* R-MTP.7: uv_write tries the socket at once, so this one
 		 * usually leaves before the close. */
-		if (l->state == LINK_UP)
+		if (l->state == LINK_UP && !l->broker)
 			send_mtp_record(l, USP_REC_DISCONNECT, "agent stopping");
 		l->state = LINK_CLOSING;
 		close_now(l);
@@ -900,7 +923,7 @@ static void uds_stop(usp_mtp *base)
 	}
 }
 
-int usp_mtp_uds_new(usp_agent *a, const char *extra_path, usp_mtp **out)
+int usp_mtp_uds_new(usp_agent *a, const char *extra_path, const char *broker_path, usp_mtp **out)
 {
 	uds_mtp *m = calloc(1, sizeof *m);
 
@@ -917,12 +940,15 @@ int usp_mtp_uds_new(usp_agent *a, const char *extra_path, usp_mtp **out)
 	m->loop = usp_agent_loop(a);
 	m->max_frame = UDS_MAX_FRAME_DEFAULT;
 	if (extra_path && *extra_path) {
-		int rc = (m->extra_path = strdup(extra_path)) ? listener_open(m, extra_path, true) : DM_ERR_NOMEM;
+		int rc = (m->extra_path = strdup(extra_path)) ? listener_open(m, extra_path, true, false) : DM_ERR_NOMEM;
 		if (rc) {
 			uds_stop(&m->base);
 			return rc;
 		}
 	}
+	/* without its Broker socket the agent still serves its Controllers */
+	if (broker_path && *broker_path && listener_open(m, broker_path, true, true))
+		CORE_LOG_E(LOG_MOD, "no USP Broker: cannot listen on %s", broker_path);
 	*out = &m->base;
 	return DM_OK;
 }

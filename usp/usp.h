@@ -8,6 +8,7 @@
 
 #include "core.h"
 #include "dm.h"
+#include "proxy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,12 @@ typedef struct usp_options {
 	 * request, schema listing and subscription goes through it. NULL:
 	 * the store's own names. Must outlive the agent. */
 	const dm_view *view;
+	/* USP Broker: the UNIX socket where USP Services connect (the agent is
+	 * their Controller there), NULL: no Broker; and the registry of the
+	 * paths they Register (mapping/proxy.h), shared with the CWMP side.
+	 * Both must outlive the agent. */
+	const char *broker_path;
+	map_proxy *proxy;
 } usp_options;
 
 /*

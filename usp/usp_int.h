@@ -13,6 +13,9 @@
  *   subs.c         Device.LocalAgent.Subscription, Notify, retry
  *   trust.c        ControllerTrust roles and permissions
  *   mtp_uds.c, mtp_ws.c, mtp_mqtt.c   the MTPs on the core loop
+ *   broker*.c      the USP Broker: Services, Register/Deregister,
+ *                  forwarding to Services (broker_fwd.c), merged Gets
+ *                  (broker_merge.c), relayed subscriptions (broker_notify.c)
  *
  * protobuf-c types appear here and in usp/ only. The engine is reached
  * through dm.h only.
@@ -20,6 +23,7 @@
 #ifndef DUET_USP_INT_H
 #define DUET_USP_INT_H
 
+#include "proxy.h"
 #include "usp.h"
 
 #include "usp-msg-1-4.pb-c.h"
@@ -303,7 +307,9 @@ struct usp_mtp {
 };
 
 /* MTP constructors (each file provides one). */
-int usp_mtp_uds_new(usp_agent *a, const char *extra_path, usp_mtp **out);
+/* broker_path: the USP Broker socket (NULL: none), whose connections go
+ * to usp_broker_* rather than to the agent. */
+int usp_mtp_uds_new(usp_agent *a, const char *extra_path, const char *broker_path, usp_mtp **out);
 int usp_mtp_ws_new(usp_agent *a, usp_mtp **out);
 int usp_mtp_mqtt_new(usp_agent *a, usp_mtp **out);
 
@@ -496,5 +502,80 @@ void usp_operate_release(dm *d);
  * values that change too often to be worth a notification. subs.c and
  * msg_supported.c share this one rule. */
 bool usp_value_change_ignored(const dm_node *param);
+
+/* ---------------------------------------------------------------------------
+ * The USP Broker (broker.c, broker_fwd.c): USP Services connect to the
+ * Broker socket (mtp_uds.c), where the agent is their Controller; they
+ * Register the paths they serve (mapping/proxy.h holds them), and requests
+ * on those paths are forwarded to them.
+ * ------------------------------------------------------------------------- */
+
+typedef struct usp_broker usp_broker;
+
+/* Start the Broker on the registry reg (usp_options.proxy); NULL reg: no
+ * Broker, *out = NULL. 0 or a negative dm_err. */
+int usp_broker_start(usp_agent *a, map_proxy *reg, usp_broker **out);
+/* Fail every request still waiting and free (after the MTPs stopped). */
+void usp_broker_stop(usp_broker *b);
+usp_broker *usp_agent_broker(usp_agent *a);
+
+/* The Broker socket's connections (mtp_uds.c): a Service finished the
+ * Handshake, sent a Record, went away (its paths go with it). */
+void usp_broker_conn_up(usp_broker *b, usp_conn *c);
+void usp_broker_on_record(usp_broker *b, usp_conn *c, const uint8_t *buf, size_t len);
+void usp_broker_conn_down(usp_broker *b, usp_conn *c);
+
+/*
+ * A Controller's request (msg.c, before the agent serves it): when every
+ * path it names lies under paths one Service registered, it is forwarded
+ * to that Service whole and the Service's answer goes back to the
+ * Controller later under msg_id. Returns 0 when the agent serves the
+ * request itself, USP_NO_RESPONSE when forwarded, or a USP error code to
+ * answer with now.
+ */
+int usp_broker_route(usp_req_ctx *c, const char *msg_id);
+
+/* Besides 0, USP_NO_RESPONSE and error codes, usp_broker_route may answer
+ * this: the agent serves the Get, and hands its packed answer to
+ * usp_broker_merge, which adds what Services registered below its paths. */
+#define USP_BROKER_MERGE 2
+
+map_proxy *usp_broker_registry(usp_broker *b);
+/* A request Msg in m: its header (msg_id, type) and a body holding a new
+ * Request, given in *rq for the caller to fill. NULL when out of memory. */
+Usp__Msg *usp_broker_request_msg(usp_mem *m, const char *msg_id, Usp__Header__MsgType type, Usp__Request **rq);
+
+/* A request of the Broker's own to the Service that registered path: the
+ * Msg goes with a fresh msg_id; answer(ctx, msg, NULL) gets the Service's
+ * answer, answer(ctx, NULL, why) a failure (deadline, Service gone, Broker
+ * stopping). 0, or a negative dm_err (then answer is never called). */
+typedef void (*usp_broker_answer_fn)(void *ctx, const Usp__Msg *answer, const char *why);
+int usp_broker_ask(usp_broker *b, const char *path, const Usp__Msg *req, usp_broker_answer_fn answer, void *ctx);
+
+/* broker_merge.c: a Controller's Get of object paths above registered
+ * ones ("Device."). wanted: the request is such a Get. merge: take the
+ * agent's packed answer (resp, malloc'd; owned on 0), ask each Service for
+ * its subtrees, and send the merged GetResp to the Controller once all
+ * answered or failed (a failed part is left out). Nonzero: the caller
+ * sends resp itself. */
+bool usp_broker_merge_wanted(const map_proxy *reg, const usp_req_ctx *c);
+int usp_broker_merge(usp_req_ctx *c, uint8_t *resp, size_t len);
+
+/* broker_notify.c: Controllers' subscriptions on registered paths, relayed
+ * as Subscriptions of the Broker's own on the Services. changed: rows,
+ * registrations or Services changed (compared again from the loop);
+ * notify: a Service's Notify, passed to the row's Recipient when it is a
+ * relay's (true); svc_gone: forget a Service's relays. */
+typedef struct usp_broker_relays usp_broker_relays;
+int usp_broker_relays_start(usp_broker *b, usp_agent *a, usp_broker_relays **out);
+void usp_broker_relays_stop(usp_broker_relays *r);
+void usp_broker_relays_changed(usp_broker_relays *r);
+bool usp_broker_relays_notify(usp_broker_relays *r, const void *svc, const Usp__Notify *n);
+void usp_broker_relays_svc_gone(usp_broker_relays *r, const void *svc);
+
+/* broker_fwd.c: the requests the registry forwards (mapping/proxy.h) as
+ * USP messages, and their answers read back into registry results. */
+int usp_broker_fwd_build(usp_mem *m, const map_proxy_req *req, Usp__Request *out);
+void usp_broker_fwd_answer(map_proxy_op *op, map_proxy_kind kind, const Usp__Msg *msg);
 
 #endif /* DUET_USP_INT_H */
