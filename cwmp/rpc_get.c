@@ -5,6 +5,7 @@
  * answer costs no allocation per parameter.
  */
 #include "rpc_int.h"
+#include "alias.h"
 
 #include <string.h>
 
@@ -116,7 +117,9 @@ bool cwmp_rpc_acs_may_write(const dm_node *n)
 {
 	switch (dm_node_get_kind(n)) {
 	case DM_NODE_PARAM:
-		return dm_node_access(n) == DM_ACCESS_READ_WRITE;
+		/* write-once keys the CWMP variant has readWrite (Alias) */
+		return dm_node_access(n) == DM_ACCESS_READ_WRITE ||
+		       (dm_node_access(n) == DM_ACCESS_WRITE_ONCE_READ_ONLY && map_alias_acs_writable(dm_node_path(n)));
 	case DM_NODE_OBJECT:
 		return dm_node_is_table(n) && dm_node_access(n) == DM_ACCESS_READ_WRITE;
 	default:

@@ -66,6 +66,13 @@ static const rewrite_row *row_of(const char *path)
 	return NULL;
 }
 
+bool map_alias_acs_writable(const char *path)
+{
+	const rewrite_row *r = row_of(path);
+
+	return r && r->acs != ACS_NEVER;
+}
+
 static bool usp_active(const map_alias *a)
 {
 	map_stack_status st = {.active = true};

@@ -56,6 +56,11 @@ bool map_alias_frozen(const map_alias *a);
  * already holding current)? */
 bool map_alias_may_rewrite(const map_alias *a, const dm_origin *origin, const char *path, const char *current);
 
+/* Is the write-once parameter at path (schema or instance path) readWrite
+ * in the CWMP variant, as the ACS's GetParameterNames reports it? The
+ * freeze policy is a run-time refusal, not a change of the model. */
+bool map_alias_acs_writable(const char *path);
+
 /* The admin verb "aliases [freeze|thaw]" for core_admin_env.ext. */
 const core_admin_ext *map_alias_admin_verbs(map_alias *a, size_t *n);
 

@@ -149,6 +149,11 @@ class Alias(AbCase):
         r = self.ctl.get(POOL + '[Alias=="acs-pool-2"].Alias').req_path_results[0]
         self.assertEqual(r.err_code, 0)
         self.assertEqual(len(r.resolved_path_results), 1)
+        # and the ACS's GetParameterNames says what the CWMP variant says:
+        # Alias is writable for it
+        s = self.session(cw.gpn(inst, True))
+        names = self.answered(s, "GetParameterNames").names()
+        self.assertIs(names.get(inst + "Alias"), True, names)
 
     def test_controller_sets_alias_once(self):
         chosen = self.ctl.add_one(POOL, {"Alias": "mine"})
