@@ -392,6 +392,11 @@ int dm_view_hide(dm_view *v, const char *prefix);
 /* Every request made in t from now on goes through v (NULL: the native
  * names). The view must outlive the transaction. */
 void dm_txn_set_view(dm_txn *t, const dm_view *v);
+/* Reads in t from now on give hidden (secured) parameters their stored
+ * values instead of "": for a manager entitled to them (a USP Controller
+ * holding one of ControllerTrust.SecuredRoles); search expressions in t
+ * match on those values too. The change feed still blanks them. */
+void dm_txn_reveal_secrets(dm_txn *t);
 /* A stored path (or schema path, "{i}" form) as v shows it: 1 with out
  * filled (renamed or not), 0 when v hides it, DM_ERR_NOMEM when out is
  * too small. v NULL shows everything as it is. */

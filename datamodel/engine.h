@@ -97,6 +97,7 @@ struct dm_txn {
 	bool failed;         /* an LMDB error poisoned the txn: only abort is valid */
 	MDB_cursor *scan;    /* read snapshots: the cursor instance scans reuse */
 	const dm_view *view; /* names the manager uses (view.c); NULL: stored names */
+	bool reveal;         /* hidden parameters read as stored, not as "" */
 };
 
 /* store.c */

@@ -57,7 +57,7 @@ int resolve_param_value(dm_txn *t, const dm_node *param, const char *path, size_
 			size_t bufsz, const char **val, size_t *vlen)
 {
 	const dm_provider *pv = provider_of(t->d, param);
-	if (param->u.param.hidden) {
+	if (param->u.param.hidden && !t->reveal) {
 		*val = "";
 		*vlen = 0;
 		return DM_OK;
@@ -333,6 +333,12 @@ int dm_get_secret_buf(dm *d, dm_txn *t, const char *path, char *buf, size_t bufs
 	if (t && t->view)
 		return get_value_viewed(d, t, path, buf, bufsz, true, err);
 	return get_value(d, t, path, buf, bufsz, true, err);
+}
+
+void dm_txn_reveal_secrets(dm_txn *t)
+{
+	if (t)
+		t->reveal = true;
 }
 
 int dm_get_value(dm *d, dm_txn *t, const char *path, char **value, dm_errinfo *err)

@@ -145,6 +145,8 @@ int usp_handle_get(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
 	int rc = usp_req_txn_begin(c, DM_TXN_READ, NULL, &t);
 	if (rc)
 		return (int)usp_err_code(rc, USP_OP_GET);
+	if (usp_role_secured(c->ctl->role))
+		dm_txn_reveal_secrets(t); /* C13: the ACS never, a SecuredRoles holder yes */
 	for (size_t i = 0; i < g->n_param_paths && !rc; i++) {
 		Usp__GetResp__RequestedPathResult *rpr =
 			usp_mem_new_msg(c->mem, &usp__get_resp__requested_path_result__descriptor);

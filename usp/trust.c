@@ -31,6 +31,7 @@
 static const char CONTROLLERS[] = "Device.LocalAgent.Controller.";
 static const char UNTRUSTED[] = "Device.LocalAgent.ControllerTrust.UntrustedRole";
 static const char BANNED[] = "Device.LocalAgent.ControllerTrust.BannedRole";
+static const char SECURED[] = "Device.LocalAgent.ControllerTrust.SecuredRoles";
 static const char ROLE_TABLE[] = "Device.LocalAgent.ControllerTrust.Role.{i}.";
 
 /* One Permission.{i} entry. */
@@ -51,6 +52,7 @@ typedef struct part {
 struct usp_role {
 	dm *d;
 	bool all;               /* some Role grants every flag on the whole tree */
+	bool secured;           /* holds one of ControllerTrust.SecuredRoles */
 	uint8_t any[N_KINDS];   /* union of every entry's flags: a quick "never" */
 	part *parts;
 	size_t n_parts;
@@ -367,6 +369,35 @@ static bool is_banned(dm *d, dm_txn *t, const char *refs)
 	return hit;
 }
 
+/* Does the list of Role references share one with SecuredRoles? Those
+ * Controllers read secured parameters' values (TR-181 SecuredRoles). */
+static bool holds_secured_role(dm *d, dm_txn *t, const char *refs)
+{
+	char *secured = read_alloc(d, t, SECURED);
+	char **mine = NULL, **sec = NULL;
+	size_t n_mine = 0, n_sec = 0;
+	bool hit = false;
+
+	if (secured && secured[0] && !usp_list_split(refs, &mine, &n_mine) &&
+	    !usp_list_split(secured, &sec, &n_sec))
+		for (size_t i = 0; i < n_mine && !hit; i++)
+			for (size_t j = 0; j < n_sec && !hit; j++) {
+				char a[256], b[256];
+				role_ref(mine[i], a, sizeof a);
+				role_ref(sec[j], b, sizeof b);
+				hit = a[0] && !strcmp(a, b);
+			}
+	usp_list_free(mine, n_mine);
+	usp_list_free(sec, n_sec);
+	free(secured);
+	return hit;
+}
+
+bool usp_role_secured(const usp_role *r)
+{
+	return r && r->secured;
+}
+
 /* ---- the cache --------------------------------------------------------------------- */
 
 int usp_trust_cache_new(dm *d, core_loop *loop, usp_trust_cache **out)
@@ -455,10 +486,13 @@ static int identify_fresh(usp_trust_cache *c, const char *endpoint, entry *e)
 	e->inst = find_controller(c->d, t, endpoint);
 	if (!c->no_rbac) {
 		char *refs = role_refs(c->d, t, e->inst);
+		bool banned = refs && is_banned(c->d, t, refs);
 		if (!refs)
 			rc = DM_ERR_NOMEM;
 		else
-			rc = build_role(c->d, t, is_banned(c->d, t, refs) ? "" : refs, &e->role);
+			rc = build_role(c->d, t, banned ? "" : refs, &e->role);
+		if (!rc && !banned)
+			e->role->secured = holds_secured_role(c->d, t, refs);
 		free(refs);
 	}
 	dm_txn_abort(t);

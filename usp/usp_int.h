@@ -147,6 +147,9 @@ enum { USP_PERM_R = 1, USP_PERM_W = 2, USP_PERM_X = 4, USP_PERM_N = 8 };
 /* Fill ctl->controller_inst and ctl->role for ctl->endpoint_id from the data
  * model (unknown Controllers get the Untrusted role). */
 int usp_trust_identify(usp_agent *a, usp_ctl *ctl);
+/* Does the role hold one of ControllerTrust.SecuredRoles (its Gets read
+ * secured parameters' values)? NULL (full access in tools) does not. */
+bool usp_role_secured(const usp_role *r);
 /* May ctl do flag on this instantiated path (parameter, object instance
  * "Device.X.1.", or command/event "Device.Reboot()")? */
 bool usp_allowed(const usp_ctl *ctl, usp_perm_kind kind, const char *path, unsigned flag);

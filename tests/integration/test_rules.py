@@ -21,7 +21,10 @@ and 15):
     rows added later (C18);
   - command-style parameters (mapping/cmdparams.c, C20): the ACS's write
     runs the command after the commit and reads back false, a failed SPV
-    runs nothing, Controllers have the command and not the parameter.
+    runs nothing, Controllers have the command and not the parameter;
+  - secrets (C13): a Controller holding one of ControllerTrust.SecuredRoles
+    reads a secured parameter's value, another Controller and the ACS read
+    "".
 """
 import os
 import sys
@@ -273,6 +276,51 @@ class CommandParameters(AbCase):
         self.assertIn("Reset()", [c.command_name for c in obj.supported_commands])
         self.assertEqual(self.ctl.get(STATS + "Reset").req_path_results[0].err_code, 7026)
         self.assertNotIn(STATS + "Reset", uc.get_values(self.ctl.get(STATS)))
+
+
+# ---------------------------------------------------------------------------
+# 6. Secrets (C13)
+# ---------------------------------------------------------------------------
+
+SECRET = "Device.WiFi.AccessPoint.1.Security.KeyPassphrase"
+OPERATOR = "proto::duet-operator"
+
+
+class Secrets(AbCase):
+    """Role.1 (the test Controller's) is a SecuredRole; Role.3 gives the
+    operator Controller full access without it."""
+
+    defaults_extra = AbCase.defaults_extra + (
+        "Device.LocalAgent.ControllerTrust.SecuredRoles Device.LocalAgent.ControllerTrust.Role.1",
+        "Device.LocalAgent.ControllerTrust.Role.3.Enable true",
+        "Device.LocalAgent.ControllerTrust.Role.3.Name Operator",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Enable true",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Order 1",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Targets Device.",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Param rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Obj rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.InstantiatedObj rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.CommandEvent rwxn",
+        "Device.LocalAgent.Controller.2.EndpointID " + OPERATOR,
+        "Device.LocalAgent.Controller.2.Enable true",
+        "Device.LocalAgent.Controller.2.AssignedRole Device.LocalAgent.ControllerTrust.Role.3")
+
+    def test_only_a_secured_role_reads_the_secret(self):
+        self.assertEqual(self.ctl.value(SECRET), "duet-demo-2g-key")
+        got = uc.get_values(self.ctl.get("Device.WiFi.AccessPoint.1.Security."))
+        self.assertEqual(got[SECRET], "duet-demo-2g-key")
+        ops = self.agent.controller(endpoint_id=OPERATOR)
+        self.controllers.append(ops)
+        self.assertEqual(ops.value(SECRET), "")
+        self.assertEqual(self.acs_values(SECRET), {SECRET: ""})
+        # a search on the secret finds the row only for whoever may read it
+        search = 'Device.WiFi.AccessPoint.[Security.KeyPassphrase=="duet-demo-2g-key"].Enable'
+        self.assertEqual(len(self.ctl.get(search).req_path_results[0].resolved_path_results), 1)
+        self.assertEqual(len(ops.get(search).req_path_results[0].resolved_path_results), 0)
+
+    def test_secured_roles_follow_the_configuration(self):
+        self.ctl.set({"Device.LocalAgent.ControllerTrust.": {"SecuredRoles": ""}})
+        self.assertEqual(self.ctl.value(SECRET), "")
 
 
 if __name__ == "__main__":
