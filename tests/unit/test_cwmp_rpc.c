@@ -402,7 +402,7 @@ static void assert_infos(const cwmp_msg *r, const info *want, size_t n)
 #define CLIENT1 "Device.Time.Client.1."
 
 static const info client_params[] = {
-	{CLIENT1 "Enable", 1},     {CLIENT1 "Status", 0},    {CLIENT1 "Alias", 0},
+	{CLIENT1 "Enable", 1},     {CLIENT1 "Status", 0},    {CLIENT1 "Alias", 1}, /* readWrite for the ACS */
 	{CLIENT1 "Mode", 1},       {CLIENT1 "Port", 1},      {CLIENT1 "IPVersion", 1},
 	{CLIENT1 "ServerInUse", 0}, {CLIENT1 "Version", 1},  {CLIENT1 "Servers", 1},
 	{CLIENT1 "ResolveAddresses", 1}, {CLIENT1 "ResolveMaxAddresses", 1}, {CLIENT1 "Peer", 1},
