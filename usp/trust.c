@@ -47,6 +47,12 @@ typedef struct perm {
 typedef struct part {
 	perm *perms;
 	size_t n;
+	/* Everything on the whole tree at some Order: a path no entry of a
+	 * higher Order names is granted everything, whatever the entries
+	 * below say. The shipped Full Access role is of this shape, with one
+	 * exception above it (EnableCWMP reserved, C12). */
+	bool all_except;
+	size_t n_except; /* perms[0 .. n_except) are the exceptions */
 } part;
 
 struct usp_role {
@@ -230,18 +236,46 @@ static int load_part(dm *d, dm_txn *t, const char *role_path, part *out)
 	return rc;
 }
 
-/* A Role whose highest Order grants everything on the whole tree decides
- * every question: nothing of the same Role can override it. */
-static bool part_grants_all(const part *p)
+/* Does this entry give every flag on the whole tree? */
+static bool grants_root(const perm *e)
 {
-	for (size_t i = 0; i < p->n && p->perms[i].order == p->perms[0].order; i++) {
-		const perm *e = &p->perms[i];
-		bool full = true;
-		for (size_t k = 0; k < N_KINDS; k++)
-			full = full && e->flags[k] == ALL_FLAGS;
-		for (size_t j = 0; full && j < e->n_targets; j++)
-			if (usp_pat_is_root(e->targets[j]))
-				return true;
+	for (size_t k = 0; k < N_KINDS; k++)
+		if (e->flags[k] != ALL_FLAGS)
+			return false;
+	for (size_t j = 0; j < e->n_targets; j++)
+		if (usp_pat_is_root(e->targets[j]))
+			return true;
+	return false;
+}
+
+/* The all-but-a-few shape (part.all_except): the highest-Order entry
+ * granting all on the root; the entries of higher Orders are the
+ * exceptions. */
+static void find_all_except(part *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (grants_root(&p->perms[i])) {
+			p->all_except = true;
+			p->n_except = i;
+			/* entries tied with it at its Order add to it: no exceptions */
+			while (p->n_except && p->perms[p->n_except - 1].order == p->perms[i].order)
+				p->n_except--;
+			return;
+		}
+	}
+}
+
+static bool names(const usp_role *r, const perm *e, const char *path)
+{
+	for (size_t j = 0; j < e->n_targets; j++) {
+		/* a path under a target starts with the target's text up to
+		 * its first wildcard, search or reference: most are told apart
+		 * by that alone */
+		const char *t = usp_pat_text(e->targets[j]);
+		if (strncmp(path, t, strcspn(t, "*[{+#")))
+			continue;
+		if (usp_pat_match(e->targets[j], r->d, NULL, path, USP_PAT_PREFIX))
+			return true;
 	}
 	return false;
 }
@@ -249,7 +283,10 @@ static bool part_grants_all(const part *p)
 static void summarise(usp_role *r)
 {
 	for (size_t i = 0; i < r->n_parts; i++) {
-		if (part_grants_all(&r->parts[i]))
+		find_all_except(&r->parts[i]);
+		/* all on the whole tree at the highest Order: nothing of the
+		 * same Role can override it, it decides every question */
+		if (r->parts[i].all_except && r->parts[i].n_except == 0)
 			r->all = true;
 		for (size_t j = 0; j < r->parts[i].n; j++)
 			for (size_t k = 0; k < N_KINDS; k++)
@@ -558,18 +595,22 @@ void usp_trust_invalidate(usp_agent *a)
  * decides; entries tied at that Order add up. */
 static uint8_t part_flags(const usp_role *r, const part *p, usp_perm_kind kind, const char *path)
 {
+	if (p->all_except) {
+		bool named = false;
+		for (size_t i = 0; i < p->n_except && !named; i++)
+			named = names(r, &p->perms[i], path);
+		if (!named)
+			return ALL_FLAGS;
+	}
 	for (size_t i = 0; i < p->n;) {
 		uint32_t order = p->perms[i].order;
 		bool hit = false;
 		uint8_t f = 0;
 		for (; i < p->n && p->perms[i].order == order; i++) {
 			const perm *e = &p->perms[i];
-			for (size_t j = 0; j < e->n_targets; j++) {
-				if (usp_pat_match(e->targets[j], r->d, NULL, path, USP_PAT_PREFIX)) {
-					hit = true;
-					f |= e->flags[kind];
-					break;
-				}
+			if (names(r, e, path)) {
+				hit = true;
+				f |= e->flags[kind];
 			}
 		}
 		if (hit)

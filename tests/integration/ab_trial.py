@@ -30,6 +30,8 @@ except ImportError as e:  # python3-lxml
     MISSING = "cannot load the test ACS (%s; apt-get install python3-lxml)" % e
 
 CR_USER, CR_PASS = "DG0000000001", "duet-cr"  # datamodel/factory-defaults.txt
+RETIREMENT_ROLE = "Device.LocalAgent.ControllerTrust.Role.3"  # may write EnableCWMP
+MIGRATION_ROLES = uc.FULL_ACCESS_ROLE + "," + RETIREMENT_ROLE
 FIRMWARE = "1 Firmware Upgrade Image"
 
 
@@ -79,8 +81,11 @@ class AbCase(uc.NeedsCase):
     once setUp returns."""
 
     overrides = None
+    # the test Controller is the trial's migration Controller: Full Access
+    # and the role that may retire CWMP (the shipped defaults, C12)
     defaults_extra = ("Device.LocalAgent.Controller.1.USPNotifRetryMinimumWaitInterval 1",
-                      "Device.LocalAgent.Controller.1.USPNotifRetryIntervalMultiplier 1000")
+                      "Device.LocalAgent.Controller.1.USPNotifRetryIntervalMultiplier 1000",
+                      "Device.LocalAgent.Controller.1.AssignedRole " + MIGRATION_ROLES)
 
     @classmethod
     def setUpClass(cls):

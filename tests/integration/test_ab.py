@@ -337,6 +337,22 @@ class RetireCwmp(AbCase):
         self.assertIn(self.cr_status(self.cr_url()), (200, 204), "no Connection Request after re-enabling")
         self.acs.wait_session(is_cr, since=mark)
 
+    def test_full_access_alone_may_not_retire_cwmp(self):
+        """C12: the shipped Full Access role reads EnableCWMP by either name
+        but only a Controller holding the CWMP Retirement role writes it."""
+        other = "proto::duet-full-access-only"
+        self.ctl.add_one("Device.LocalAgent.Controller.", {"EndpointID": other, "Enable": "true",
+                                                           "AssignedRole": uc.FULL_ACCESS_ROLE})
+        ctl = self.agent.controller(endpoint_id=other)
+        self.controllers.append(ctl)
+        self.assertEqual(ctl.value("Device.CWMPManagementServer.EnableCWMP"), "true")
+        for obj in ("Device.CWMPManagementServer.", "Device.ManagementServer."):
+            with self.assertRaises(uc.UspError) as cm:
+                ctl.set({obj: {"EnableCWMP": "false"}})
+            self.assertEqual(cm.exception.param_codes(), {obj + "EnableCWMP": 7006})
+        ctl.set({INFO: {"HostName": "full-access-writes-the-rest"}})
+        self.assertEqual(self.ctl.value("Device.ManagementServer.EnableCWMP"), "true")
+
     def test_controller_retires_cwmp_with_management_server_enable(self):
         self.retire_and_restore("Device.ManagementServer.")
 

@@ -287,23 +287,23 @@ OPERATOR = "proto::duet-operator"
 
 
 class Secrets(AbCase):
-    """Role.1 (the test Controller's) is a SecuredRole; Role.3 gives the
+    """Role.1 (the test Controller's) is a SecuredRole; Role.4 gives the
     operator Controller full access without it."""
 
     defaults_extra = AbCase.defaults_extra + (
         "Device.LocalAgent.ControllerTrust.SecuredRoles Device.LocalAgent.ControllerTrust.Role.1",
-        "Device.LocalAgent.ControllerTrust.Role.3.Enable true",
-        "Device.LocalAgent.ControllerTrust.Role.3.Name Operator",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Enable true",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Order 1",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Targets Device.",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Param rwxn",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Obj rwxn",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.InstantiatedObj rwxn",
-        "Device.LocalAgent.ControllerTrust.Role.3.Permission.1.CommandEvent rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.4.Enable true",
+        "Device.LocalAgent.ControllerTrust.Role.4.Name Operator",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Enable true",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Order 1",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Targets Device.",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Param rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Obj rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.InstantiatedObj rwxn",
+        "Device.LocalAgent.ControllerTrust.Role.4.Permission.1.CommandEvent rwxn",
         "Device.LocalAgent.Controller.2.EndpointID " + OPERATOR,
         "Device.LocalAgent.Controller.2.Enable true",
-        "Device.LocalAgent.Controller.2.AssignedRole Device.LocalAgent.ControllerTrust.Role.3")
+        "Device.LocalAgent.Controller.2.AssignedRole Device.LocalAgent.ControllerTrust.Role.4")
 
     def test_only_a_secured_role_reads_the_secret(self):
         self.assertEqual(self.ctl.value(SECRET), "duet-demo-2g-key")

@@ -548,18 +548,18 @@ static void test_operation_complete(void **state)
 static void test_recipient_permissions(void **state)
 {
 	fixture *f = *state;
-	/* Role 3: notify on DeviceInfo parameters only */
-	assert_int_equal(add_obj(f, &o_internal, "Device.LocalAgent.ControllerTrust.Role."), 3);
-	assert_int_equal(add_obj(f, &o_internal, "Device.LocalAgent.ControllerTrust.Role.3.Permission."), 1);
+	/* Role 4: notify on DeviceInfo parameters only */
+	assert_int_equal(add_obj(f, &o_internal, "Device.LocalAgent.ControllerTrust.Role."), 4);
+	assert_int_equal(add_obj(f, &o_internal, "Device.LocalAgent.ControllerTrust.Role.4.Permission."), 1);
 	const char *pv[] = {
-		"Device.LocalAgent.ControllerTrust.Role.3.Enable", "true",
-		"Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Enable", "true",
-		"Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Targets", "Device.DeviceInfo.",
-		"Device.LocalAgent.ControllerTrust.Role.3.Permission.1.Param", "r--n",
+		"Device.LocalAgent.ControllerTrust.Role.4.Enable", "true",
+		"Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Enable", "true",
+		"Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Targets", "Device.DeviceInfo.",
+		"Device.LocalAgent.ControllerTrust.Role.4.Permission.1.Param", "r--n",
 		NULL,
 	};
 	set_many(f, &o_internal, pv);
-	uint32_t c1 = add_controller(f, "ctl-limited", "Device.LocalAgent.ControllerTrust.Role.3", true);
+	uint32_t c1 = add_controller(f, "ctl-limited", "Device.LocalAgent.ControllerTrust.Role.4", true);
 	uint32_t c2 = add_controller(f, "ctl-untrusted", "", true);
 	const char *refs = "Device.DeviceInfo.FriendlyName,Device.WiFi.SSID.1.SSID";
 	add_sub(f, &(sub_def){.type = "ValueChange", .refs = refs, .ctl = c1, .id = "lim"});

@@ -205,8 +205,21 @@ static void test_full_access(void **state)
 		{USP_PERM_CMD_EVENT, "Device.Reboot()", USP_PERM_X, true},
 		{USP_PERM_CMD_EVENT, "Device.Boot!", USP_PERM_N, true},
 		{USP_PERM_PARAM, "Device.LocalAgent.ControllerTrust.UntrustedRole", USP_PERM_W, true},
+		/* retiring CWMP is the CWMP Retirement role's (C12) */
+		{USP_PERM_PARAM, "Device.ManagementServer.EnableCWMP", USP_PERM_R | USP_PERM_N, true},
+		{USP_PERM_PARAM, "Device.ManagementServer.EnableCWMP", USP_PERM_W, false},
+		{USP_PERM_PARAM, "Device.CWMPManagementServer.EnableCWMP", USP_PERM_W, false},
+		{USP_PERM_PARAM, "Device.ManagementServer.URL", USP_PERM_W, true},
 	};
 	CHECK(&ctl, rows);
+	add_controller(f, "ctl-retire", "Device.LocalAgent.ControllerTrust.Role.1,Device.LocalAgent.ControllerTrust.Role.3");
+	ctl = who(f, "ctl-retire");
+	assert_true(usp_allowed(&ctl, USP_PERM_PARAM, "Device.CWMPManagementServer.EnableCWMP", USP_PERM_W));
+	assert_true(usp_allowed(&ctl, USP_PERM_PARAM, "Device.DeviceInfo.FriendlyName", USP_PERM_W));
+	add_controller(f, "ctl-retire-only", "Device.LocalAgent.ControllerTrust.Role.3");
+	ctl = who(f, "ctl-retire-only");
+	assert_true(usp_allowed(&ctl, USP_PERM_PARAM, "Device.ManagementServer.EnableCWMP", USP_PERM_W));
+	assert_false(usp_allowed(&ctl, USP_PERM_PARAM, "Device.DeviceInfo.FriendlyName", USP_PERM_R));
 }
 
 static const ask untrusted_rows[] = {
@@ -483,6 +496,23 @@ static void test_allowed_is_fast(void **state)
 	/* generous even under valgrind: about 10 us a question */
 	assert_true(ms < 1000 * 10);
 	print_message("usp_allowed: %.0f ns per question\n", ms * 1e6 / 100000);
+
+	/* all but one parameter (the shipped Full Access): no pattern is
+	 * matched for the paths the exception does not name */
+	add_controller(f, "ctl-full", "Device.LocalAgent.ControllerTrust.Role.1");
+	ctl = who(f, "ctl-full");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	yes = 0;
+	for (unsigned i = 0; i < 100000; i++) {
+		char path[96];
+		snprintf(path, sizeof path, "Device.WiFi.AccessPoint.%u.Security.KeyPassphrase", i % 50);
+		yes += usp_allowed(&ctl, USP_PERM_PARAM, path, USP_PERM_W);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_int_equal(yes, 100000);
+	assert_true(ms < 1000 * 10);
+	print_message("usp_allowed, Full Access: %.0f ns per question\n", ms * 1e6 / 100000);
 }
 
 int main(void)

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  audit [N]                       the newest N recorded changes, with who made them\n"
 		"  owner [PREFIX cwmp|usp|shared]  list or set which manager may write a subtree\n"
 		"  stacks                          which management stacks are active, since when\n"
+		"  aliases [freeze|thaw]           whether the ACS may rename an Alias while USP is active\n"
 		"  ping                            is the agent answering?\n"
 		"Without --admin, duetctl talks to the agent on STATE/%s (STATE from\n"
 		"--state, DUET_STATE or %s); with --state and no agent answering it\n"
