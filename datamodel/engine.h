@@ -172,6 +172,7 @@ typedef struct view_alias {
 typedef struct view_prefix {
 	char *p;
 	size_t len;
+	size_t top; /* length of its first two names with their dots ("Device.X.") */
 } view_prefix;
 
 struct dm_view {

@@ -116,6 +116,18 @@ static bool is_param_path(const char *p)
 	       !strpbrk(last + 1, "(){}!*[]+#");
 }
 
+/* Length of the first two names of a path with their dots ("Device.X."),
+ * 0 when it has fewer: a path under a hidden name shares that name's, so
+ * a differing one settles most questions at once (a name of 0 is checked
+ * whatever the path's). */
+static size_t top_len(const char *p, size_t len)
+{
+	const char *d = memchr(p, '.', len);
+	if (d)
+		d = memchr(d + 1, '.', len - (size_t)(d + 1 - p));
+	return d ? (size_t)(d + 1 - p) : 0;
+}
+
 static int add_prefix(view_prefix **list, size_t *n, const char *p)
 {
 	view_prefix *grown = realloc(*list, (*n + 1) * sizeof *grown);
@@ -125,6 +137,7 @@ static int add_prefix(view_prefix **list, size_t *n, const char *p)
 	if (!(grown[*n].p = strdup(p)))
 		return DM_ERR_NOMEM;
 	grown[*n].len = strlen(p);
+	grown[*n].top = top_len(p, grown[*n].len);
 	(*n)++;
 	return DM_OK;
 }
@@ -250,11 +263,14 @@ static bool names_param(const char *path, size_t len, const char *pat)
 
 static bool hidden(const dm_view *v, const char *path, size_t len)
 {
+	size_t top = top_len(path, len);
 	for (size_t i = 0; i < v->n_hidden; i++)
-		if (under(path, len, v->hidden[i].p, v->hidden[i].len))
+		if ((!v->hidden[i].top || v->hidden[i].top == top) &&
+		    under(path, len, v->hidden[i].p, v->hidden[i].len))
 			return true;
 	for (size_t i = 0; i < v->n_hidden_params; i++)
-		if (names_param(path, len, v->hidden_params[i].p))
+		if ((!v->hidden_params[i].top || v->hidden_params[i].top == top) &&
+		    names_param(path, len, v->hidden_params[i].p))
 			return true;
 	return false;
 }

@@ -40,6 +40,7 @@ typedef struct perm {
 	uint32_t inst;
 	uint8_t flags[N_KINDS]; /* indexed by usp_perm_kind */
 	usp_pat **targets;
+	size_t *fixed;    /* per target: length of its text before any wildcard */
 	size_t n_targets;
 } perm;
 
@@ -128,6 +129,7 @@ static void perm_free(perm *p)
 	for (size_t i = 0; i < p->n_targets; i++)
 		usp_pat_free(p->targets[i]);
 	free(p->targets);
+	free(p->fixed);
 }
 
 static void role_free(usp_role *r)
@@ -150,7 +152,7 @@ static int compile_targets(perm *p, const char *list)
 	int rc = usp_list_split(list, &items, &n);
 	if (rc)
 		return rc;
-	if (n && !(p->targets = calloc(n, sizeof *p->targets)))
+	if (n && (!(p->targets = calloc(n, sizeof *p->targets)) || !(p->fixed = calloc(n, sizeof *p->fixed))))
 		rc = DM_ERR_NOMEM;
 	for (size_t i = 0; !rc && i < n; i++) {
 		usp_pat *pat;
@@ -159,8 +161,10 @@ static int compile_targets(perm *p, const char *list)
 			rc = prc;
 		else if (prc)
 			CORE_LOG_W("usp", "permission target \"%s\" ignored: bad path", items[i]);
-		else
+		else {
+			p->fixed[p->n_targets] = strcspn(usp_pat_text(pat), "*[{+#");
 			p->targets[p->n_targets++] = pat;
+		}
 	}
 	usp_list_free(items, n);
 	return rc;
@@ -271,8 +275,7 @@ static bool names(const usp_role *r, const perm *e, const char *path)
 		/* a path under a target starts with the target's text up to
 		 * its first wildcard, search or reference: most are told apart
 		 * by that alone */
-		const char *t = usp_pat_text(e->targets[j]);
-		if (strncmp(path, t, strcspn(t, "*[{+#")))
+		if (strncmp(path, usp_pat_text(e->targets[j]), e->fixed[j]))
 			continue;
 		if (usp_pat_match(e->targets[j], r->d, NULL, path, USP_PAT_PREFIX))
 			return true;
