@@ -468,3 +468,53 @@ int core_firmware_boot(dm *d, bool *switched)
 		*switched = sw;
 	return CORE_FW_OK;
 }
+
+int core_firmware_set_status(dm *d, uint32_t bank, const char *status)
+{
+	dm_txn *t;
+	dm_errinfo err;
+
+	if (!d || !bank || !status)
+		return CORE_FW_INVALID;
+	if (dm_txn_begin(d, DM_TXN_WRITE, &internal, &t))
+		return CORE_FW_STORE;
+	int rc = !bank_exists(d, t, bank) ? CORE_FW_NO_BANK
+		 : ref_bank(d, t, ACTIVE_REF) == bank ? CORE_FW_ACTIVE_BANK
+		 : bank_set(t, bank, "Status", status) ? CORE_FW_STORE
+						       : CORE_FW_OK;
+	if (rc) {
+		dm_txn_abort(t);
+		return rc;
+	}
+	return dm_txn_commit(t, NULL, &err) ? CORE_FW_STORE : CORE_FW_OK;
+}
+
+int core_firmware_settle_downloads(dm *d)
+{
+	uint32_t *insts = NULL;
+	size_t n = 0;
+	dm_txn *t;
+	dm_errinfo err;
+	int rc = CORE_FW_OK;
+
+	if (!d)
+		return CORE_FW_INVALID;
+	if (dm_txn_begin(d, DM_TXN_WRITE, &internal, &t))
+		return CORE_FW_STORE;
+	if (dm_list_instances(t, BANK_TABLE, &insts, &n, NULL)) {
+		dm_txn_abort(t);
+		return CORE_FW_OK; /* a model without banks */
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		char status[32];
+		if (!bank_get(d, t, insts[i], "Status", status, sizeof status) && !strcmp(status, "Downloading") &&
+		    bank_set(t, insts[i], "Status", "DownloadFailed"))
+			rc = CORE_FW_STORE;
+	}
+	free(insts);
+	if (rc) {
+		dm_txn_abort(t);
+		return rc;
+	}
+	return dm_txn_commit(t, NULL, &err) ? CORE_FW_STORE : CORE_FW_OK;
+}

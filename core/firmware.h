@@ -93,4 +93,17 @@ int core_firmware_active(dm *d, uint32_t *bank, char *version, size_t version_sz
  */
 int core_firmware_boot(dm *d, bool *switched);
 
+/*
+ * A bank's FirmwareImage.{i}.Status while a Download runs into it and
+ * after one failed: "Downloading", "DownloadFailed", "ValidationFailed",
+ * "InstallationFailed" (a successful install sets "Available" itself).
+ * Never for the active bank. One durable transaction of the device's own.
+ * Returns CORE_FW_OK, NO_BANK, ACTIVE_BANK or STORE.
+ */
+int core_firmware_set_status(dm *d, uint32_t bank, const char *status);
+
+/* Start-up: a bank left "Downloading" by a download the restart cut short
+ * becomes "DownloadFailed". Returns CORE_FW_OK or STORE. */
+int core_firmware_settle_downloads(dm *d);
+
 #endif /* DUET_CORE_FIRMWARE_H */

@@ -333,6 +333,8 @@ static int boot_firmware(agent *a)
 		CORE_LOG_W("main", "firmware banks: %s (staying on the running image)", core_firmware_strerror(rc));
 	else if (a->firmware_switched)
 		CORE_LOG_I("main", "booted the newly installed firmware image");
+	if ((rc = core_firmware_settle_downloads(a->dm)))
+		CORE_LOG_W("main", "firmware banks: %s", core_firmware_strerror(rc));
 	return CORE_OK;
 }
 

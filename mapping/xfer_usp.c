@@ -446,6 +446,17 @@ static bool checksum_matches(const char *file, const char *algo, const char *wan
 	return true;
 }
 
+/* FirmwareImage.{i}.Status of the bank a Download goes into (TR-181): the
+ * Controller watching it sees Downloading, then Available or why not. */
+static void bank_status(uop *op, const char *status)
+{
+	int rc = core_firmware_set_status(op->u->d, op->inst, status);
+
+	if (rc)
+		CORE_LOG_W(MOD, "FirmwareImage.%" PRIu32 ".Status %s not written: %s", op->inst, status,
+			   core_firmware_strerror(rc));
+}
+
 static void firmware_fetched(void *ctx, const map_xfer_result *r)
 {
 	uop *op = ctx;
@@ -457,14 +468,17 @@ static void firmware_fetched(void *ctx, const map_xfer_result *r)
 
 	op->job = NULL;
 	if (r->fault) {
+		bank_status(op, "DownloadFailed");
 		op_finish(op, r->fault, r->msg);
 		return;
 	}
 	if (!checksum_matches(r->file, xfer_usp_arg(op->req, "CheckSumAlgorithm"), xfer_usp_arg(op->req, "CheckSum"), msg, sizeof msg)) {
+		bank_status(op, "ValidationFailed");
 		op_finish(op, MAP_XFER_F_CORRUPTED, msg);
 		return;
 	}
 	if ((rc = core_firmware_install(u->d, u->state_dir, r->file, op->inst, &bank, &info))) {
+		bank_status(op, rc == CORE_FW_CORRUPT ? "ValidationFailed" : "InstallationFailed");
 		op_finish(op, map_xfer_firmware_fault(rc), core_firmware_strerror(rc));
 		return;
 	}
@@ -518,7 +532,11 @@ static int fw_download_start(uop *op)
 	}
 	op->file_size = (unsigned)strtoul(xfer_usp_arg(op->req, "FileSize"), NULL, 10);
 	map_xfer_http h = {.max_size = op->file_size};
-	return xfer_usp_fetch(op, &h, firmware_fetched);
+	bank_status(op, "Downloading");
+	int rc = xfer_usp_fetch(op, &h, firmware_fetched);
+	if (rc)
+		bank_status(op, "DownloadFailed");
+	return rc;
 }
 
 /* ---------------------------------------------------------------------------

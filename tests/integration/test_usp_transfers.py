@@ -140,6 +140,7 @@ class FirmwareDownload(UspTransferCase):
         self.assertEqual(ev["FaultCode"], "7022")
         self.assertIn("checksum", ev["FaultString"])
         self.assertEqual(self.ctl.value(FW2 + "Version"), "0.0.9")
+        self.assertEqual(self.ctl.value(FW2 + "Status"), "ValidationFailed")
 
     def test_refused_before_any_fetch(self):
         cases = {
@@ -163,6 +164,25 @@ class FirmwareDownload(UspTransferCase):
         self.assertEqual(oc.WhichOneof("operation_resp"), "cmd_failure", oc)
         self.assertEqual(oc.cmd_failure.err_code, 7022)
         self.assertIn("404", oc.cmd_failure.err_msg)
+        self.assertEqual(self.ctl.value(FW2 + "Status"), "DownloadFailed")
+
+    def test_status_while_downloading_and_after_a_restart(self):
+        """TR-181 FirmwareImage.{i}.Status: Downloading while the file comes,
+        DownloadFailed when a restart cut the download short."""
+        stall = socket.socket()
+        stall.bind(("127.0.0.1", 0))
+        stall.listen(4)
+        self.addCleanup(stall.close)
+        url = "http://127.0.0.1:%d/fw/slow.img" % stall.getsockname()[1]
+        self.accepted(self.ctl.operate(DOWNLOAD, args=self.download_args(url)))
+        conn, _ = stall.accept()
+        self.addCleanup(conn.close)
+        self.assertEqual(self.ctl.value(FW2 + "Status"), "Downloading")
+        self.note_starts()
+        self.ctl.operate("Device.Reboot()")
+        self.wait_restarted()
+        ctl = self.reconnect()
+        self.assertEqual(ctl.value(FW2 + "Status"), "DownloadFailed")
 
 
 class FirmwareOverHttps(UspTransferCase):

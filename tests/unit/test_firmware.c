@@ -173,6 +173,26 @@ static void test_install_refusals(void **state)
 	assert_int_equal(core_firmware_set_boot(f->d, 9), CORE_FW_NO_BANK);
 }
 
+static void test_download_status(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(core_firmware_set_status(f->d, 2, "Downloading"), CORE_FW_OK);
+	assert_value(f->d, "Device.DeviceInfo.FirmwareImage.2.Status", "Downloading");
+	/* the running bank keeps "Active"; a bank must exist */
+	assert_int_equal(core_firmware_set_status(f->d, 1, "Downloading"), CORE_FW_ACTIVE_BANK);
+	assert_int_equal(core_firmware_set_status(f->d, 9, "Downloading"), CORE_FW_NO_BANK);
+	assert_value(f->d, "Device.DeviceInfo.FirmwareImage.1.Status", "Active");
+	/* a start after a cut-short download */
+	assert_int_equal(core_firmware_settle_downloads(f->d), CORE_FW_OK);
+	assert_value(f->d, "Device.DeviceInfo.FirmwareImage.2.Status", "DownloadFailed");
+	assert_value(f->d, "Device.DeviceInfo.FirmwareImage.1.Status", "Active");
+	/* a later good install is Available again */
+	uint32_t bank = 0;
+	write_file(f->file, good_image, sizeof good_image - 1);
+	assert_int_equal(core_firmware_install(f->d, f->dir, f->file, 2, &bank, NULL), CORE_FW_OK);
+	assert_value(f->d, "Device.DeviceInfo.FirmwareImage.2.Status", "Available");
+}
+
 static void test_boot_switch_durable(void **state)
 {
 	fixture *f = *state;
@@ -251,6 +271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parse_bank, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install_inactive_bank, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_download_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_switch_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_bank_without_image, setup, teardown),
 	};
