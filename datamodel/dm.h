@@ -395,7 +395,8 @@ void dm_txn_set_view(dm_txn *t, const dm_view *v);
 /* Reads in t from now on give hidden (secured) parameters their stored
  * values instead of "": for a manager entitled to them (a USP Controller
  * holding one of ControllerTrust.SecuredRoles); search expressions in t
- * match on those values too. The change feed still blanks them. */
+ * match on those values too. The change feed still blanks them (a
+ * front end reads the stored value for an entitled Recipient). */
 void dm_txn_reveal_secrets(dm_txn *t);
 /* A stored path (or schema path, "{i}" form) as v shows it: 1 with out
  * filled (renamed or not), 0 when v hides it, DM_ERR_NOMEM when out is

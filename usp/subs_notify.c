@@ -543,7 +543,16 @@ typedef int (*body_fn)(usp_subs *s, const usp_sub *sub, const usp_ctl *ctl, cons
 
 static int value_row(usp_subs *s, const usp_sub *sub, const usp_ctl *ctl, const usp_event *ev, notify_msg *nm)
 {
-	return body_value_change(s, sub, ev, nm);
+	int rc = body_value_change(s, sub, ev, nm);
+	char secret[1024];
+
+	/* The change feed blanks secured values; a Recipient holding one of
+	 * SecuredRoles gets the stored one, as its Get would (C13). */
+	if (!rc && !nm->notify->value_change->param_value[0] && usp_role_secured(ctl->role) &&
+	    !dm_get_secret_buf(s->d, NULL, ev->path, secret, sizeof secret, NULL) && secret[0] &&
+	    !(nm->notify->value_change->param_value = usp_mem_strdup(nm->mem, secret)))
+		rc = DM_ERR_NOMEM;
+	return rc;
 }
 static int creation_row(usp_subs *s, const usp_sub *sub, const usp_ctl *ctl, const usp_event *ev,
 			notify_msg *nm)

@@ -318,6 +318,18 @@ class Secrets(AbCase):
         self.assertEqual(len(self.ctl.get(search).req_path_results[0].resolved_path_results), 1)
         self.assertEqual(len(ops.get(search).req_path_results[0].resolved_path_results), 0)
 
+    def test_value_change_of_a_secret(self):
+        """The Notify carries the secret to a SecuredRoles holder only."""
+        self.subscribe("vc-secret", "ValueChange", SECRET)
+        ops = self.agent.controller(endpoint_id=OPERATOR)
+        self.controllers.append(ops)
+        self.subscribe("vc-secret-ops", "ValueChange", SECRET, ctl=ops)
+        self.session(cw.spv([(SECRET, "acs-set-key-1")], "sec-1"))
+        m, n = self.wait_notify("vc-secret", "ValueChange")
+        self.assertEqual(n.value_change.param_value, "acs-set-key-1")
+        m, n = self.wait_notify("vc-secret-ops", "ValueChange", ctl=ops)
+        self.assertEqual(n.value_change.param_value, "")
+
     def test_secured_roles_follow_the_configuration(self):
         self.ctl.set({"Device.LocalAgent.ControllerTrust.": {"SecuredRoles": ""}})
         self.assertEqual(self.ctl.value(SECRET), "")
