@@ -171,12 +171,18 @@ static int usp_nslookup(void *ctx, dm_request *req)
 	return usp_command(ctx, MAP_DIAG_NSLOOKUP, req);
 }
 
+static int usp_server_selection(void *ctx, dm_request *req)
+{
+	return usp_command(ctx, MAP_DIAG_SERVER_SELECTION, req);
+}
+
 static const dm_command_fn handlers[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = usp_ipping,
 	[MAP_DIAG_DOWNLOAD] = usp_download,
 	[MAP_DIAG_UPLOAD] = usp_upload,
 	[MAP_DIAG_TRACEROUTE] = usp_traceroute,
 	[MAP_DIAG_NSLOOKUP] = usp_nslookup,
+	[MAP_DIAG_SERVER_SELECTION] = usp_server_selection,
 };
 
 static void register_commands(map_diag *md, bool on)

@@ -33,6 +33,7 @@ typedef enum map_diag_kind {
 	MAP_DIAG_UPLOAD,
 	MAP_DIAG_TRACEROUTE,
 	MAP_DIAG_NSLOOKUP,
+	MAP_DIAG_SERVER_SELECTION,
 	MAP_DIAG_KINDS
 } map_diag_kind;
 

@@ -23,6 +23,8 @@
 #define DIAG_UL_OBJECT "Device.IP.Diagnostics.UploadDiagnostics."
 #define DIAG_TR_OBJECT "Device.IP.Diagnostics.TraceRoute."
 #define DIAG_NS_OBJECT "Device.DNS.Diagnostics.NSLookupDiagnostics."
+#define DIAG_SS_OBJECT "Device.IP.Diagnostics.ServerSelectionDiagnostics."
+#define DIAG_SS_MAX_HOSTS 10 /* HostList: maxItems */
 /* Repetitions of an NSLookup that get a Result row (six results each) */
 #define DIAG_NS_MAX_REPETITIONS 32
 
@@ -67,6 +69,14 @@ typedef struct diag_trace_in {
 	unsigned max_hops;
 } diag_trace_in;
 
+/* ServerSelectionDiagnostics: the hosts pinged in turn, ICMP only */
+typedef struct diag_select_in {
+	char hosts[DIAG_SS_MAX_HOSTS][257];
+	size_t n_hosts;
+	bool icmp; /* Protocol "ICMP"; "UDP Echo" is not offered */
+	diag_ping_in ping; /* all but the host */
+} diag_select_in;
+
 typedef struct diag_dns_in {
 	char host[257];
 	char server[257]; /* "" the system's */
@@ -84,6 +94,7 @@ void diag_download_run(const diag_http_in *in, const diag_cancel *cancel, map_di
 void diag_upload_run(const diag_http_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_trace_run(const diag_trace_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_dns_run(const diag_dns_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_select_run(const diag_select_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 
 /* ---- ICMP echo, shared by IPPing and TraceRoute (diag_icmp.c) ----------- */
 

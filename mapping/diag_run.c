@@ -32,12 +32,17 @@ static const char *const trace_inputs[] = {"Interface", "ProtocolVersion", "Host
 static const char *const nslookup_inputs[] = {"Interface", "HostName", "DNSServer", "Timeout", "NumberOfRepetitions",
 					      NULL};
 
+static const char *const select_inputs[] = {"Interface", "ProtocolVersion", "Protocol", "HostList",
+					    "NumberOfRepetitions", "Timeout", NULL};
+
 static const diag_spec specs[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = {DIAG_PING_OBJECT, "Device.IP.Diagnostics.IPPing()", ping_inputs},
 	[MAP_DIAG_DOWNLOAD] = {DIAG_DL_OBJECT, "Device.IP.Diagnostics.DownloadDiagnostics()", download_inputs},
 	[MAP_DIAG_UPLOAD] = {DIAG_UL_OBJECT, "Device.IP.Diagnostics.UploadDiagnostics()", upload_inputs},
 	[MAP_DIAG_TRACEROUTE] = {DIAG_TR_OBJECT, "Device.IP.Diagnostics.TraceRoute()", trace_inputs},
 	[MAP_DIAG_NSLOOKUP] = {DIAG_NS_OBJECT, "Device.DNS.Diagnostics.NSLookupDiagnostics()", nslookup_inputs},
+	[MAP_DIAG_SERVER_SELECTION] = {DIAG_SS_OBJECT, "Device.IP.Diagnostics.ServerSelectionDiagnostics()",
+				       select_inputs},
 };
 
 const diag_spec *diag_spec_of(map_diag_kind kind)
@@ -196,6 +201,8 @@ int map_diag_check_input(map_diag_kind kind, const char *name, const char *value
 		why = "Host is empty";
 	else if (kind == MAP_DIAG_NSLOOKUP && !strcmp(name, "HostName") && !*value)
 		why = "HostName is empty";
+	else if (kind == MAP_DIAG_SERVER_SELECTION && !strcmp(name, "HostList") && !*value)
+		why = "HostList is empty";
 	else if (kind == MAP_DIAG_DOWNLOAD && !strcmp(name, "DownloadURL") && !http_url(value))
 		why = "DownloadURL is not an http:// or https:// URL with a host";
 	else if (kind == MAP_DIAG_UPLOAD && !strcmp(name, "UploadURL") && !http_url(value))
@@ -220,6 +227,7 @@ struct map_diag_run {
 		diag_http_in http;
 		diag_trace_in trace;
 		diag_dns_in dns;
+		diag_select_in select;
 	} in;
 	map_diag_outcome out;
 };
@@ -247,6 +255,20 @@ static void parse_inputs(map_diag_run *r, const dm_arg *in, size_t n)
 		p->block_size = input_uint(in, n, "DataBlockSize", 38);
 		p->dscp = input_uint(in, n, "DSCP", 0);
 		p->max_hops = input_uint(in, n, "MaxHopCount", 30);
+	} else if (r->kind == MAP_DIAG_SERVER_SELECTION) {
+		diag_select_in *p = &r->in.select;
+		v = input(in, n, "Protocol");
+		p->icmp = !v || !*v || !strcmp(v, "ICMP");
+		v = input(in, n, "HostList");
+		for (const char *h = v ? v : ""; *h && p->n_hosts < DIAG_SS_MAX_HOSTS;) {
+			size_t len = strcspn(h, ",");
+			snprintf(p->hosts[p->n_hosts++], sizeof p->hosts[0], "%.*s", (int)len, h);
+			h += len + (h[len] == ',');
+		}
+		p->ping.family = input_family(in, n);
+		p->ping.repetitions = input_uint(in, n, "NumberOfRepetitions", 3);
+		p->ping.timeout_ms = input_uint(in, n, "Timeout", 1000);
+		p->ping.block_size = 24;
 	} else if (r->kind == MAP_DIAG_NSLOOKUP) {
 		diag_dns_in *p = &r->in.dns;
 		v = input(in, n, "HostName");
@@ -280,6 +302,8 @@ static void run_work(uv_work_t *w)
 		diag_trace_run(&r->in.trace, &r->cancel, &r->out);
 	else if (r->kind == MAP_DIAG_NSLOOKUP)
 		diag_dns_run(&r->in.dns, &r->cancel, &r->out);
+	else if (r->kind == MAP_DIAG_SERVER_SELECTION)
+		diag_select_run(&r->in.select, &r->cancel, &r->out);
 	else
 		diag_download_run(&r->in.http, &r->cancel, &r->out);
 }

@@ -14,6 +14,7 @@ HTTP PUT of TestFileLength bytes to a server in the test. TraceRoute from
 both doors to 127.0.0.1 (one hop): its rows in the object's RouteHops
 table for the ACS, in the output arguments for the Controller.
 NSLookupDiagnostics from both doors against a DNS server in the test.
+ServerSelectionDiagnostics from both doors: the host that answers wins.
 
 The doors are opened by core/main.c (map_diag_start); a duetd that does
 not open them answers Operate IPPing() with "not implemented": the tests
@@ -314,6 +315,37 @@ class NsLookups(DiagCase):
                          ("Complete", "0", "Error_HostNameNotResolved"), out)
         self.assertEqual(out["Result.1.DNSServerIP"], DNS_ADDR)
         self.assertEqual(self.admin_get(NS + "ResultNumberOfEntries"), "0")
+
+
+SS = "Device.IP.Diagnostics.ServerSelectionDiagnostics."
+SS_CMD = "Device.IP.Diagnostics.ServerSelectionDiagnostics()"
+
+
+class ServerSelections(DiagCase):
+
+    def test_acs_requests_a_selection(self):
+        s = self.session(cw.spv([(SS + "HostList", "no-such-host.invalid,127.0.0.1"),
+                                 (SS + "NumberOfRepetitions", "2", UINT), (SS + "DiagnosticsState", "Requested")],
+                                "ss-1"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        self.acs.next_session(cw.gpv(SS))
+        done = self.acs.wait_session(lambda x: x.has(DIAG_EVENT))
+        values = self.answered(done, "GetParameterValues").values()
+        self.assertEqual((values[SS + "DiagnosticsState"], values[SS + "FastestHost"]), ("Complete", "127.0.0.1"))
+        self.assertGreater(int(values[SS + "AverageResponseTime"]), 0)
+
+    def test_controller_operates_a_selection(self):
+        self.subscribe("ss-oc", "OperationComplete", SS_CMD)
+        mark = self.acs.mark()
+        self.ctl.operate(SS_CMD, command_key="ck-ss", args={"HostList": "127.0.0.1", "Protocol": "ICMP",
+                                                              "ProtocolVersion": "Any", "NumberOfRepetitions": "1",
+                                                              "Timeout": "1000"})
+        m, n = self.wait_notify("ss-oc", "OperationComplete")
+        out = dict(n.oper_complete.req_output_args.output_args)
+        self.assertEqual((out["Status"], out["FastestHost"]), ("Complete", "127.0.0.1"), out)
+        time.sleep(QUIET_S)
+        self.assertEqual(self.sessions_with_diag_event(mark), [])
+        self.assertEqual(self.admin_get(SS + "FastestHost"), "")
 
 
 if __name__ == "__main__":

@@ -117,7 +117,8 @@ def usp_view_of(objects):
     ms = "Device.ManagementServer."
     cwmp_only = tuple("Device.%s." % o for o in (
         "IP.Diagnostics.IPPing", "IP.Diagnostics.TraceRoute", "IP.Diagnostics.DownloadDiagnostics",
-        "IP.Diagnostics.UploadDiagnostics", "DNS.Diagnostics.NSLookupDiagnostics"))
+        "IP.Diagnostics.UploadDiagnostics", "IP.Diagnostics.ServerSelectionDiagnostics",
+        "DNS.Diagnostics.NSLookupDiagnostics"))
     out = {k: v for k, v in objects.items() if (not k.startswith(ms) or k == ms) and not k.startswith(cwmp_only)}
     for k, v in out.items():
         out[k] = dict(v, params={p: a for p, a in v["params"].items() if p + "()" not in v["commands"]})

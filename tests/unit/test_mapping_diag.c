@@ -37,6 +37,7 @@
 #define UL "Device.IP.Diagnostics.UploadDiagnostics."
 #define TR "Device.IP.Diagnostics.TraceRoute."
 #define NS "Device.DNS.Diagnostics.NSLookupDiagnostics."
+#define SS "Device.IP.Diagnostics.ServerSelectionDiagnostics."
 /* DNS has no port in the model: the test server takes port 53 on a
  * loopback address of its own */
 #define DNS_TEST_ADDR "127.0.0.153"
@@ -746,6 +747,37 @@ static void test_nslookup_errors(void **state)
 	assert_string_equal(o->status, "Error_DNSServerNotResolved");
 }
 
+static void run_selection(fixture *f, const char *hosts, const char *protocol)
+{
+	const dm_arg in[] = {{"HostList", hosts}, {"Protocol", protocol}, {"NumberOfRepetitions", "2"},
+			     {"Timeout", "500"}, {"ProtocolVersion", "IPv4"}};
+
+	f->runs_done = 0;
+	assert_int_equal(map_diag_run_start(f->loop, MAP_DIAG_SERVER_SELECTION, in, 5, run_done, f, NULL), DM_OK);
+	assert_true(run_until(f, one_run, WAIT_MS));
+}
+
+static void test_server_selection(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+
+	/* the one that answers is the fastest */
+	run_selection(f, "no-such-host.invalid,127.0.0.1", "ICMP");
+	assert_string_equal(o->status, "Complete");
+	assert_string_equal(map_diag_outcome_get(o, "FastestHost"), "127.0.0.1");
+	assert_string_equal(map_diag_outcome_get(o, "IPAddressUsed"), "127.0.0.1");
+	unsigned long mn = out_num(o, "MinimumResponseTime"), avg = out_num(o, "AverageResponseTime"),
+		      mx = out_num(o, "MaximumResponseTime");
+	assert_true(mn > 0 && mn <= avg && avg <= mx && mx < 500000); /* microseconds */
+	assert_object_takes(o, SS);
+	run_selection(f, "no-such-host.invalid,nor-this.invalid", "ICMP");
+	assert_string_equal(o->status, "Error_CannotResolveHostName");
+	assert_string_equal(map_diag_outcome_get(o, "FastestHost"), "");
+	run_selection(f, "127.0.0.1", "UDP Echo"); /* not offered */
+	assert_string_equal(o->status, "Error_Other");
+}
+
 static void test_check_input(void **state)
 {
 	const struct {
@@ -1107,6 +1139,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trace_bad_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nslookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nslookup_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_selection, setup, teardown),
 		cmocka_unit_test(test_check_input),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_complete_then_input_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_input_during_wait_aborts, setup, teardown),
