@@ -331,6 +331,7 @@ static int serve_register(svc *s, usp_mem *m, const Usp__Register *rg, Usp__Resp
 	resp->resp_type_case = USP__RESPONSE__RESP_TYPE_REGISTER_RESP;
 	resp->register_resp = rr;
 	usp_broker_relays_changed(s->b->relays);
+	usp_broker_table_sync(s->b->a, s->b->reg);
 	return 0;
 }
 
@@ -417,6 +418,7 @@ static int serve_deregister(svc *s, usp_mem *m, const Usp__Deregister *dg, Usp__
 			return USP_ERR_RESOURCES_EXCEEDED;
 		CORE_LOG_I(LOG_MOD, "%s deregistered %s", s->conn->peer_id, *path ? path : "all its paths");
 	}
+	usp_broker_table_sync(s->b->a, s->b->reg);
 	resp->resp_type_case = USP__RESPONSE__RESP_TYPE_DEREGISTER_RESP;
 	resp->deregister_resp = dr;
 	usp_broker_relays_changed(s->b->relays);
@@ -608,6 +610,7 @@ static void svc_gone(svc *s)
 	size_t n = map_proxy_deregister_all(b->reg, s, NULL, NULL);
 
 	usp_broker_relays_svc_gone(b->relays, s);
+	usp_broker_table_sync(b->a, b->reg);
 
 	for (brk_req *q = b->reqs, *next; q; q = next) {
 		next = q->next;
@@ -807,6 +810,7 @@ int usp_broker_start(usp_agent *a, map_proxy *reg, usp_broker **out)
 	b->reg = reg;
 	if (usp_broker_relays_start(b, a, &b->relays))
 		CORE_LOG_W(LOG_MOD, "subscriptions on USP Services' paths will not be relayed");
+	usp_broker_table_sync(a, reg); /* rows of the previous run's Services go */
 	*out = b;
 	return DM_OK;
 }

@@ -518,6 +518,9 @@ typedef struct usp_broker usp_broker;
 /* Start the Broker on the registry reg (usp_options.proxy); NULL reg: no
  * Broker, *out = NULL. 0 or a negative dm_err. */
 int usp_broker_start(usp_agent *a, map_proxy *reg, usp_broker **out);
+/* broker_table.c: Device.USPServices.USPService.{i} brought in line with
+ * the registry (one row per Service holding paths). */
+void usp_broker_table_sync(usp_agent *a, const map_proxy *reg);
 /* Fail every request still waiting and free (after the MTPs stopped). */
 void usp_broker_stop(usp_broker *b);
 usp_broker *usp_agent_broker(usp_agent *a);

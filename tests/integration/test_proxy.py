@@ -326,6 +326,34 @@ class Register(BrokerCase):
         got = reg_results(other.deregister(""))
         self.assertEqual(got[""], ("success", ["Device.Time."]))
 
+    def test_services_table_follows_the_registrations(self):
+        """TR-181 Device.USPServices.USPService.{i}: one row per Service
+        holding paths, its paths listed; the row goes with its last path."""
+        table = "Device.USPServices.USPService."
+
+        def rows():
+            got = uc.get_values(self.ctl.get(table))
+            ids = {k[:-len("EndpointID")]: v for k, v in got.items() if k.endswith(".EndpointID")}
+            return {v: (got[k + "Protocol"], got[k + "DataModelPaths"], got[k + "HasController"])
+                    for k, v in ids.items()}
+
+        self.assertEqual(rows(), {})
+        self.service()
+        other = self.service(OTHER_ID, register=False)
+        other.register("Device.Hosts.", "Device.Time.")
+        self.assertEqual(rows(), {SERVICE_ID: ("UDS", SENSOR, "false"),
+                                  OTHER_ID: ("UDS", "Device.Hosts.,Device.Time.", "false")})
+        first = uc.instances(self.ctl.get_instances(table, first_level_only=True))[table][1]
+        other.deregister("Device.Hosts.")
+        self.assertEqual(rows()[OTHER_ID], ("UDS", "Device.Time.", "false"))
+        other.deregister("")
+        self.assertEqual(list(rows()), [SERVICE_ID])
+        # the Service that stayed kept its instance, found by its key
+        now = uc.instances(self.ctl.get_instances(table, first_level_only=True))[table][1]
+        self.assertEqual(len(now), 1)
+        (inst, keys), = now.items()
+        self.assertEqual((keys.get("EndpointID"), first.get(inst, {}).get("EndpointID")), (SERVICE_ID, SERVICE_ID))
+
     def test_registration_from_a_controller_is_refused(self):
         m = uc._msg("ctl-reg", "REGISTER")
         m.body.request.register.reg_paths.add().path = SENSOR
