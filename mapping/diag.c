@@ -176,6 +176,11 @@ static int usp_server_selection(void *ctx, dm_request *req)
 	return usp_command(ctx, MAP_DIAG_SERVER_SELECTION, req);
 }
 
+static int usp_udpecho(void *ctx, dm_request *req)
+{
+	return usp_command(ctx, MAP_DIAG_UDPECHO, req);
+}
+
 static const dm_command_fn handlers[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = usp_ipping,
 	[MAP_DIAG_DOWNLOAD] = usp_download,
@@ -183,6 +188,7 @@ static const dm_command_fn handlers[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_TRACEROUTE] = usp_traceroute,
 	[MAP_DIAG_NSLOOKUP] = usp_nslookup,
 	[MAP_DIAG_SERVER_SELECTION] = usp_server_selection,
+	[MAP_DIAG_UDPECHO] = usp_udpecho,
 };
 
 static void register_commands(map_diag *md, bool on)

@@ -34,6 +34,7 @@ typedef enum map_diag_kind {
 	MAP_DIAG_TRACEROUTE,
 	MAP_DIAG_NSLOOKUP,
 	MAP_DIAG_SERVER_SELECTION,
+	MAP_DIAG_UDPECHO,
 	MAP_DIAG_KINDS
 } map_diag_kind;
 
@@ -44,7 +45,7 @@ typedef enum map_diag_kind {
 /* Room for a TraceRoute of the most hops the model allows (64), four
  * results a hop, and the test's own results. */
 #define MAP_DIAG_MAX_OUT 272
-#define MAP_DIAG_NAME_MAX 40
+#define MAP_DIAG_NAME_MAX 64
 #define MAP_DIAG_VALUE_MAX 96
 
 /* What one test gave: Status ("Complete" or an "Error_..." value of the

@@ -33,7 +33,6 @@
 #define CLASS_IN 1
 #define RCODE_NXDOMAIN 3
 #define MAX_ADDRS 10 /* IPAddresses holds at most 10 */
-#define POLL_SLICE_MS 100
 
 typedef struct dns_answer {
 	bool authoritative;
@@ -200,15 +199,9 @@ static ask_result ask(int fd, const char *host, unsigned type, unsigned timeout_
 		return errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH ? ASK_UNREACHABLE
 											     : ASK_BAD;
 	for (;;) {
-		int64_t left_ms = (deadline - diag_mono_us() + 999) / 1000;
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-		if (atomic_load(cancel))
-			return ASK_CANCELED;
-		if (left_ms <= 0)
-			return ASK_TIMEOUT;
-		if (poll(&pfd, 1, (int)(left_ms < POLL_SLICE_MS ? left_ms : POLL_SLICE_MS)) <= 0)
-			continue;
+		int w = diag_wait(fd, deadline, cancel);
+		if (w <= 0)
+			return w < 0 ? ASK_CANCELED : ASK_TIMEOUT;
 		ssize_t n = recv(fd, r, sizeof r, MSG_DONTWAIT);
 		if (n < 0 && (errno == ECONNREFUSED || errno == EHOSTUNREACH))
 			return ASK_UNREACHABLE; /* the server's host said no one listens */

@@ -5,6 +5,7 @@
  *   diag_http.c      the HTTP GET and PUT tests (worker side)
  *   diag_trace.c     the TraceRoute test (worker side)
  *   diag_dns.c       the NSLookupDiagnostics test (worker side)
+ *   diag_udpecho.c   the UDPEchoDiagnostics test (worker side)
  *   diag_icmp.c      ICMP echo requests, for IPPing and TraceRoute
  *   diag.c           map_diag: one test of a kind at a time, the USP door
  *   diag_cwmp.c      the CWMP door: the DiagnosticsState watcher
@@ -25,6 +26,8 @@
 #define DIAG_NS_OBJECT "Device.DNS.Diagnostics.NSLookupDiagnostics."
 #define DIAG_SS_OBJECT "Device.IP.Diagnostics.ServerSelectionDiagnostics."
 #define DIAG_SS_MAX_HOSTS 10 /* HostList: maxItems */
+#define DIAG_UE_OBJECT "Device.IP.Diagnostics.UDPEchoDiagnostics."
+#define DIAG_UE_MAX_RESULTS 32 /* per-packet rows: 8 results each */
 /* Repetitions of an NSLookup that get a Result row (six results each) */
 #define DIAG_NS_MAX_REPETITIONS 32
 
@@ -77,6 +80,18 @@ typedef struct diag_select_in {
 	diag_ping_in ping; /* all but the host */
 } diag_select_in;
 
+typedef struct diag_udpecho_in {
+	char host[257];
+	unsigned port;
+	diag_family family;
+	unsigned repetitions;
+	unsigned timeout_ms;
+	unsigned block_size;
+	unsigned dscp;
+	unsigned inter_ms;
+	bool individual; /* EnableIndividualPacketResults */
+} diag_udpecho_in;
+
 typedef struct diag_dns_in {
 	char host[257];
 	char server[257]; /* "" the system's */
@@ -95,6 +110,7 @@ void diag_upload_run(const diag_http_in *in, const diag_cancel *cancel, map_diag
 void diag_trace_run(const diag_trace_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_dns_run(const diag_dns_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_select_run(const diag_select_in *in, const diag_cancel *cancel, map_diag_outcome *o);
+void diag_udpecho_run(const diag_udpecho_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 
 /* ---- ICMP echo, shared by IPPing and TraceRoute (diag_icmp.c) ----------- */
 
@@ -134,6 +150,12 @@ void diag_outcome_set(map_diag_outcome *o, const char *name, const char *fmt, ..
 void diag_outcome_time(map_diag_outcome *o, const char *name, int64_t epoch_us);
 /* Copy src into dst so that dst's argument values point into dst. */
 void diag_outcome_copy(map_diag_outcome *dst, const map_diag_outcome *src);
+
+/* Wait until fd is readable (1), the monotonic deadline (us) passes (0)
+ * or the run is canceled (-1), looking at the cancel flag at least every
+ * DIAG_POLL_SLICE_MS. Also sleeps with fd -1 (never readable). */
+#define DIAG_POLL_SLICE_MS 100
+int diag_wait(int fd, int64_t deadline_us, const diag_cancel *cancel);
 
 /* Wall clock and monotonic clock in microseconds. */
 int64_t diag_wall_us(void);

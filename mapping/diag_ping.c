@@ -21,8 +21,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* How often a waiting worker looks at the cancel flag. */
-#define POLL_SLICE_MS 100
 
 typedef struct ping_stats {
 	unsigned ok, failed, unreachable;
@@ -62,17 +60,10 @@ static int64_t echo_once(diag_icmp *p, uint16_t seq, unsigned timeout_ms, const 
 	if (send(p->fd, p->pkt, p->pkt_len, 0) < 0)
 		return errno == EHOSTUNREACH || errno == ENETUNREACH ? -2 : -1;
 	for (;;) {
-		int64_t now = diag_mono_us(), left_ms = (deadline - now + 999) / 1000;
-		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-		ssize_t n;
-
-		if (atomic_load(cancel))
-			return -3;
-		if (left_ms <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)(left_ms < POLL_SLICE_MS ? left_ms : POLL_SLICE_MS)) <= 0)
-			continue;
-		n = recv(p->fd, p->buf, sizeof p->buf, MSG_DONTWAIT);
+		int w = diag_wait(p->fd, deadline, cancel);
+		if (w <= 0)
+			return w < 0 ? -3 : -1;
+		ssize_t n = recv(p->fd, p->buf, sizeof p->buf, MSG_DONTWAIT);
 		if (n < 0 && (errno == EHOSTUNREACH || errno == ENETUNREACH))
 			return -2;
 		if (n > 0 && is_reply(p, p->buf, (size_t)n, seq))

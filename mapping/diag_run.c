@@ -7,6 +7,7 @@
 #include "diag_int.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,10 @@ static const char *const nslookup_inputs[] = {"Interface", "HostName", "DNSServe
 static const char *const select_inputs[] = {"Interface", "ProtocolVersion", "Protocol", "HostList",
 					    "NumberOfRepetitions", "Timeout", NULL};
 
+static const char *const udpecho_inputs[] = {"Interface", "Host", "Port", "NumberOfRepetitions", "Timeout",
+					     "DataBlockSize", "DSCP", "InterTransmissionTime", "ProtocolVersion",
+					     "EnableIndividualPacketResults", NULL};
+
 static const diag_spec specs[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_IPPING] = {DIAG_PING_OBJECT, "Device.IP.Diagnostics.IPPing()", ping_inputs},
 	[MAP_DIAG_DOWNLOAD] = {DIAG_DL_OBJECT, "Device.IP.Diagnostics.DownloadDiagnostics()", download_inputs},
@@ -43,6 +48,7 @@ static const diag_spec specs[MAP_DIAG_KINDS] = {
 	[MAP_DIAG_NSLOOKUP] = {DIAG_NS_OBJECT, "Device.DNS.Diagnostics.NSLookupDiagnostics()", nslookup_inputs},
 	[MAP_DIAG_SERVER_SELECTION] = {DIAG_SS_OBJECT, "Device.IP.Diagnostics.ServerSelectionDiagnostics()",
 				       select_inputs},
+	[MAP_DIAG_UDPECHO] = {DIAG_UE_OBJECT, "Device.IP.Diagnostics.UDPEchoDiagnostics()", udpecho_inputs},
 };
 
 const diag_spec *diag_spec_of(map_diag_kind kind)
@@ -125,6 +131,21 @@ const char *map_diag_outcome_get(const map_diag_outcome *o, const char *name)
 	return NULL;
 }
 
+int diag_wait(int fd, int64_t deadline_us, const diag_cancel *cancel)
+{
+	for (;;) {
+		int64_t left_ms = (deadline_us - diag_mono_us() + 999) / 1000;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+		if (atomic_load(cancel))
+			return -1;
+		if (left_ms <= 0)
+			return 0;
+		if (poll(&pfd, 1, (int)(left_ms < DIAG_POLL_SLICE_MS ? left_ms : DIAG_POLL_SLICE_MS)) > 0)
+			return 1;
+	}
+}
+
 int64_t diag_wall_us(void)
 {
 	struct timespec ts;
@@ -197,7 +218,8 @@ int map_diag_check_input(map_diag_kind kind, const char *name, const char *value
 
 	if (!name || !value)
 		return DM_OK;
-	if ((kind == MAP_DIAG_IPPING || kind == MAP_DIAG_TRACEROUTE) && !strcmp(name, "Host") && !*value)
+	if ((kind == MAP_DIAG_IPPING || kind == MAP_DIAG_TRACEROUTE || kind == MAP_DIAG_UDPECHO) && !strcmp(name, "Host") &&
+	    !*value)
 		why = "Host is empty";
 	else if (kind == MAP_DIAG_NSLOOKUP && !strcmp(name, "HostName") && !*value)
 		why = "HostName is empty";
@@ -228,6 +250,7 @@ struct map_diag_run {
 		diag_trace_in trace;
 		diag_dns_in dns;
 		diag_select_in select;
+		diag_udpecho_in udpecho;
 	} in;
 	map_diag_outcome out;
 };
@@ -269,6 +292,19 @@ static void parse_inputs(map_diag_run *r, const dm_arg *in, size_t n)
 		p->ping.repetitions = input_uint(in, n, "NumberOfRepetitions", 3);
 		p->ping.timeout_ms = input_uint(in, n, "Timeout", 1000);
 		p->ping.block_size = 24;
+	} else if (r->kind == MAP_DIAG_UDPECHO) {
+		diag_udpecho_in *p = &r->in.udpecho;
+		v = input(in, n, "Host");
+		snprintf(p->host, sizeof p->host, "%s", v ? v : "");
+		p->port = input_uint(in, n, "Port", 7);
+		p->family = input_family(in, n);
+		p->repetitions = input_uint(in, n, "NumberOfRepetitions", 1);
+		p->timeout_ms = input_uint(in, n, "Timeout", 1000);
+		p->block_size = input_uint(in, n, "DataBlockSize", 24);
+		p->dscp = input_uint(in, n, "DSCP", 0);
+		p->inter_ms = input_uint(in, n, "InterTransmissionTime", 1000);
+		v = input(in, n, "EnableIndividualPacketResults");
+		p->individual = v && (!strcmp(v, "true") || !strcmp(v, "1"));
 	} else if (r->kind == MAP_DIAG_NSLOOKUP) {
 		diag_dns_in *p = &r->in.dns;
 		v = input(in, n, "HostName");
@@ -304,6 +340,8 @@ static void run_work(uv_work_t *w)
 		diag_dns_run(&r->in.dns, &r->cancel, &r->out);
 	else if (r->kind == MAP_DIAG_SERVER_SELECTION)
 		diag_select_run(&r->in.select, &r->cancel, &r->out);
+	else if (r->kind == MAP_DIAG_UDPECHO)
+		diag_udpecho_run(&r->in.udpecho, &r->cancel, &r->out);
 	else
 		diag_download_run(&r->in.http, &r->cancel, &r->out);
 }

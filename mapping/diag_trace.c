@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLL_SLICE_MS 100
 #define IPV6_HDR 40
 #define MAX_TRIES 16 /* RTTimes kept per hop: more tries are run, not listed */
 
@@ -116,19 +115,15 @@ static probe send_probe(diag_icmp *p, const struct sockaddr_storage *target, soc
 		return pr;
 	}
 	for (;;) {
-		int64_t left_ms = (deadline - diag_mono_us() + 999) / 1000;
-		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
 		socklen_t flen = sizeof pr.from;
 		ssize_t n;
+		int w = diag_wait(p->fd, deadline, cancel);
 
-		if (atomic_load(cancel)) {
-			pr.what = PROBE_CANCELED;
+		if (w <= 0) {
+			if (w < 0)
+				pr.what = PROBE_CANCELED;
 			return pr;
 		}
-		if (left_ms <= 0)
-			return pr;
-		if (poll(&pfd, 1, (int)(left_ms < POLL_SLICE_MS ? left_ms : POLL_SLICE_MS)) <= 0)
-			continue;
 		n = recvfrom(p->fd, p->buf, sizeof p->buf, MSG_DONTWAIT, (struct sockaddr *)&pr.from, &flen);
 		if (n > 0 && classify(p, p->buf, (size_t)n, seq, &pr)) {
 			pr.rtt_us = diag_mono_us() - start;

@@ -15,6 +15,7 @@ both doors to 127.0.0.1 (one hop): its rows in the object's RouteHops
 table for the ACS, in the output arguments for the Controller.
 NSLookupDiagnostics from both doors against a DNS server in the test.
 ServerSelectionDiagnostics from both doors: the host that answers wins.
+UDPEchoDiagnostics from both doors against an echo server in the test.
 
 The doors are opened by core/main.c (map_diag_start); a duetd that does
 not open them answers Operate IPPing() with "not implemented": the tests
@@ -346,6 +347,59 @@ class ServerSelections(DiagCase):
         time.sleep(QUIET_S)
         self.assertEqual(self.sessions_with_diag_event(mark), [])
         self.assertEqual(self.admin_get(SS + "FastestHost"), "")
+
+
+UE = "Device.IP.Diagnostics.UDPEchoDiagnostics."
+UE_CMD = "Device.IP.Diagnostics.UDPEchoDiagnostics()"
+
+
+class UdpEchoes(DiagCase):
+
+    def setUp(self):
+        super().setUp()
+        self.echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.echo.bind(("127.0.0.1", 0))
+        self.port = self.echo.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+        self.addCleanup(self._stop)
+
+    def _serve(self):
+        while True:
+            try:
+                data, peer = self.echo.recvfrom(4096)
+            except OSError:
+                return
+            self.echo.sendto(data, peer)
+
+    def _stop(self):
+        try:
+            self.echo.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.echo.close()
+
+    def test_acs_requests_echoes(self):
+        s = self.session(cw.spv([(UE + "Host", "127.0.0.1"), (UE + "Port", str(self.port), UINT),
+                                 (UE + "NumberOfRepetitions", "2", UINT), (UE + "InterTransmissionTime", "1", UINT),
+                                 (UE + "EnableIndividualPacketResults", "true", "xsd:boolean"),
+                                 (UE + "DiagnosticsState", "Requested")], "ue-1"))
+        self.assertEqual(self.answered(s, "SetParameterValues").get("Status"), "0")
+        self.acs.next_session(cw.gpv(UE))
+        done = self.acs.wait_session(lambda x: x.has(DIAG_EVENT))
+        values = self.answered(done, "GetParameterValues").values()
+        self.assertEqual((values[UE + "DiagnosticsState"], values[UE + "SuccessCount"]), ("Complete", "2"))
+        self.assertEqual(values[UE + "IndividualPacketResultNumberOfEntries"], "2")
+        self.assertEqual(sorted(v for k, v in values.items() if k.endswith(".PacketSuccess")), ["true", "true"])
+
+    def test_controller_operates_echoes(self):
+        self.subscribe("ue-oc", "OperationComplete", UE_CMD)
+        self.ctl.operate(UE_CMD, command_key="ck-ue", args={"Host": "127.0.0.1", "Port": str(self.port),
+                                                              "NumberOfRepetitions": "3", "Timeout": "500",
+                                                              "InterTransmissionTime": "1"})
+        m, n = self.wait_notify("ue-oc", "OperationComplete")
+        out = dict(n.oper_complete.req_output_args.output_args)
+        self.assertEqual((out["Status"], out["SuccessCount"], out["FailureCount"]), ("Complete", "3", "0"), out)
+        self.assertNotIn("IndividualPacketResult.1.PacketSuccess", out)
 
 
 if __name__ == "__main__":

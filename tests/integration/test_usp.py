@@ -118,6 +118,7 @@ def usp_view_of(objects):
     cwmp_only = tuple("Device.%s." % o for o in (
         "IP.Diagnostics.IPPing", "IP.Diagnostics.TraceRoute", "IP.Diagnostics.DownloadDiagnostics",
         "IP.Diagnostics.UploadDiagnostics", "IP.Diagnostics.ServerSelectionDiagnostics",
+        "IP.Diagnostics.UDPEchoDiagnostics",
         "DNS.Diagnostics.NSLookupDiagnostics"))
     out = {k: v for k, v in objects.items() if (not k.startswith(ms) or k == ms) and not k.startswith(cwmp_only)}
     for k, v in out.items():

@@ -38,6 +38,7 @@
 #define TR "Device.IP.Diagnostics.TraceRoute."
 #define NS "Device.DNS.Diagnostics.NSLookupDiagnostics."
 #define SS "Device.IP.Diagnostics.ServerSelectionDiagnostics."
+#define UE "Device.IP.Diagnostics.UDPEchoDiagnostics."
 /* DNS has no port in the model: the test server takes port 53 on a
  * loopback address of its own */
 #define DNS_TEST_ADDR "127.0.0.153"
@@ -778,6 +779,85 @@ static void test_server_selection(void **state)
 	assert_string_equal(o->status, "Error_Other");
 }
 
+/* A plain UDP echo server: every datagram back as it came. */
+typedef struct echo_server {
+	int fd;
+	int port;
+	pthread_t th;
+} echo_server;
+
+static void *echo_main(void *arg)
+{
+	echo_server *e = arg;
+	unsigned char b[2048];
+	struct sockaddr_storage from;
+
+	for (;;) {
+		socklen_t fl = sizeof from;
+		ssize_t n = recvfrom(e->fd, b, sizeof b, 0, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			return NULL;
+		sendto(e->fd, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void echo_start(echo_server *e)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+
+	e->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(e->fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(e->fd, (struct sockaddr *)&a, &len), 0);
+	e->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&e->th, NULL, echo_main, e), 0);
+}
+
+static void echo_stop(echo_server *e)
+{
+	shutdown(e->fd, SHUT_RDWR);
+	close(e->fd);
+	pthread_join(e->th, NULL);
+}
+
+static void run_udpecho(fixture *f, int port, const char *individual)
+{
+	char p[16];
+	snprintf(p, sizeof p, "%d", port);
+	const dm_arg in[] = {{"Host", "127.0.0.1"}, {"Port", p}, {"NumberOfRepetitions", "3"}, {"Timeout", "300"},
+			     {"InterTransmissionTime", "1"}, {"EnableIndividualPacketResults", individual}};
+
+	f->runs_done = 0;
+	assert_int_equal(map_diag_run_start(f->loop, MAP_DIAG_UDPECHO, in, 6, run_done, f, NULL), DM_OK);
+	assert_true(run_until(f, one_run, WAIT_MS));
+}
+
+static void test_udpecho(void **state)
+{
+	fixture *f = *state;
+	const map_diag_outcome *o = &f->outs[0];
+	echo_server e;
+
+	echo_start(&e);
+	run_udpecho(f, e.port, "true");
+	echo_stop(&e);
+	assert_string_equal(o->status, "Complete");
+	assert_int_equal(out_num(o, "SuccessCount"), 3);
+	assert_int_equal(out_num(o, "FailureCount"), 0);
+	assert_true(out_num(o, "MinimumResponseTime") <= out_num(o, "AverageResponseTime"));
+	assert_true(out_num(o, "AverageResponseTime") <= out_num(o, "MaximumResponseTime"));
+	assert_string_equal(map_diag_outcome_get(o, "IndividualPacketResult.3.PacketSuccess"), "true");
+	assert_string_equal(map_diag_outcome_get(o, "IndividualPacketResult.3.TestGenSN"), "3");
+	assert_null(map_diag_outcome_get(o, "IndividualPacketResult.4.PacketSuccess"));
+	assert_object_takes(o, UE);
+	/* nobody listens: each datagram fails, no rows unless asked */
+	run_udpecho(f, closed_port(), "false");
+	assert_string_equal(o->status, "Complete");
+	assert_int_equal(out_num(o, "SuccessCount"), 0);
+	assert_int_equal(out_num(o, "FailureCount"), 3);
+	assert_null(map_diag_outcome_get(o, "IndividualPacketResult.1.PacketSuccess"));
+}
+
 static void test_check_input(void **state)
 {
 	const struct {
@@ -1140,6 +1220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nslookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nslookup_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_selection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udpecho, setup, teardown),
 		cmocka_unit_test(test_check_input),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_complete_then_input_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cwmp_door_input_during_wait_aborts, setup, teardown),
