@@ -284,6 +284,11 @@ static int start_admin(agent *a)
 	size_t nm, na;
 	const core_admin_ext *mv = map_migration_admin_verbs(a->migration, &nm);
 	const core_admin_ext *av = map_alias_admin_verbs(a->alias, &na);
+	size_t room = sizeof a->verbs / sizeof a->verbs[0];
+	if (nm > room)
+		nm = room;
+	if (na > room - nm)
+		na = room - nm; /* never reached: the tables are fixed and small */
 	memcpy(a->verbs, mv, nm * sizeof *mv);
 	memcpy(a->verbs + nm, av, na * sizeof *av);
 	env.ext = a->verbs;
