@@ -262,7 +262,4 @@ cwmp_value_type cwmp_value_type_of(const dm_node *param);
  * generator: starting that costs megabytes before any TLS is needed. */
 int cwmp_random_bytes(unsigned char *buf, size_t n);
 
-/* Current time as a CWMP dateTime ("2026-11-25T10:00:00Z") into buf (>= 32). */
-void cwmp_now(char *buf, size_t n);
-
 #endif /* DUET_CWMP_INT_H */

@@ -206,18 +206,6 @@ int cwmp_reply_spv_fault(cwmp_reply *r, const char *name, unsigned code, const c
 	return 0;
 }
 
-void cwmp_now(char *buf, size_t n)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (now < 86400 * 365 || !gmtime_r(&now, &tm)) {
-		snprintf(buf, n, "%s", CWMP_UNKNOWN_TIME);
-		return;
-	}
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int cwmp_random_bytes(unsigned char *buf, size_t n)
 {
 	while (n) {

@@ -231,7 +231,7 @@ static int fill_inform(cwmp_session *s, dm_txn *t, cwmp_reply *rep)
 	m->u.inform.events = (cwmp_event *)ev;
 	m->u.inform.n_events = n;
 	m->u.inform.max_envelopes = 1;
-	cwmp_now(now, sizeof now);
+	dm_datetime_now(now, sizeof now);
 	if (!(m->u.inform.current_time = cwmp_reply_strdup(rep, now)))
 		return DM_ERR_NOMEM;
 	m->u.inform.retry_count = s->retry_count;

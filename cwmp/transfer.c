@@ -207,7 +207,7 @@ void xfer_finish(cwmp_transfers *x, xfer *rec, unsigned fault, const char *msg)
 	rec->fault = fault;
 	free(rec->fault_string);
 	rec->fault_string = strndup(fault ? (msg && *msg ? msg : cwmp_fault_text(fault)) : "", 256);
-	cwmp_now(rec->complete, sizeof rec->complete);
+	dm_datetime_now(rec->complete, sizeof rec->complete);
 	xfer_part_path(x, rec->seq, part, sizeof part);
 	unlink(part);
 	if (fault)
@@ -254,7 +254,7 @@ static void start(cwmp_transfers *x, xfer *rec)
 {
 	rec->state = XFER_RUNNING;
 	if (rec->kind != XFER_DU || !rec->next_op)
-		cwmp_now(rec->start, sizeof rec->start);
+		dm_datetime_now(rec->start, sizeof rec->start);
 	if (xfer_save(x, rec)) {
 		xfer_finish(x, rec, CWMP_FAULT_INTERNAL, "transfer state could not be stored");
 		return;

@@ -64,7 +64,7 @@ void xfer_du_run(cwmp_transfers *x, xfer *rec)
 	while (rec->next_op < rec->n_ops) {
 		xfer_du_op *o = &rec->ops[rec->next_op];
 
-		map_xfer_now(o->r_start, sizeof o->r_start);
+		dm_datetime_now(o->r_start, sizeof o->r_start);
 		if (o->op == CWMP_DU_UNINSTALL)
 			map_xfer_du_uninstall(x->a->d, o);
 		else if ((fault = map_xfer_du_precheck(x->a->d, o, url, sizeof url, &why)))

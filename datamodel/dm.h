@@ -196,6 +196,12 @@ dm_active_notify dm_node_active_notify(const dm_node *n);
 /* TR-106's Unknown Time: the dateTime of a moment nobody knows. */
 #define DM_UNKNOWN_TIME "0001-01-01T00:00:00Z"
 
+/* secs (since 1970) as a UTC dateTime "YYYY-MM-DDThh:mm:ssZ" into buf; a
+ * time before 1971, a clock never set, reads as DM_UNKNOWN_TIME. */
+void dm_datetime(int64_t secs, char *buf, size_t n);
+/* Now, the same way. */
+void dm_datetime_now(char *buf, size_t n);
+
 /* Text name of a type ("unsignedInt"). */
 const char *dm_type_name(dm_type t);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define INVALID DM_ERR_INVALID_VALUE
 
@@ -113,6 +114,23 @@ static bool utf8_count(const char *s, size_t *count)
 	}
 	*count = n;
 	return true;
+}
+
+void dm_datetime(int64_t secs, char *buf, size_t n)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	if (secs < 86400 * 365 || !gmtime_r(&t, &tm)) {
+		snprintf(buf, n, "%s", DM_UNKNOWN_TIME);
+		return;
+	}
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void dm_datetime_now(char *buf, size_t n)
+{
+	dm_datetime((int64_t)time(NULL), buf, n);
 }
 
 bool dm_utf8_valid(const char *s)

@@ -56,9 +56,6 @@ enum map_xfer_fault {
 #define MAP_XFER_TIME_LEN 32
 #define MAP_XFER_DU_URL_MAX 1024
 
-/* Current time as a dateTime ("2026-11-25T10:00:00Z") into buf (>= 32). */
-void map_xfer_now(char *buf, size_t n);
-
 /* 0 when url is an http(s) URL with a host and no userinfo, at most max
  * long; else MAP_XFER_F_INVALID_ARGS or MAP_XFER_F_PROTOCOL with a static
  * reason in *why. */

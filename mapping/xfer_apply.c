@@ -190,7 +190,7 @@ static void note_config_file(dm *d, uint32_t row, const char *name, const char *
 		return;
 	if (dm_txn_begin(d, DM_TXN_WRITE, &self, &t))
 		return;
-	map_xfer_now(now, sizeof now);
+	dm_datetime_now(now, sizeof now);
 	inst = config_row(t, d, row, name);
 	rc = inst ? 0 : DM_ERR_NOT_INSTANTIATED;
 	if (!rc && !row)
@@ -357,7 +357,7 @@ static int config_dump(dm *d, tbuf *b)
 	char now[MAP_XFER_TIME_LEN];
 	int rc;
 
-	map_xfer_now(now, sizeof now);
+	dm_datetime_now(now, sizeof now);
 	tb_puts(b, "# duet vendor configuration file, ");
 	tb_puts(b, now);
 	tb_puts(b, "\n");
@@ -388,7 +388,7 @@ static void log_dump(map_xfer *x, dm *d, tbuf *b)
 	dm_txn *t;
 	dm_errinfo err;
 
-	map_xfer_now(now, sizeof now);
+	dm_datetime_now(now, sizeof now);
 	tb_puts(b, "duet vendor log, ");
 	tb_puts(b, now);
 	tb_puts(b, "\nboot count: ");

@@ -163,7 +163,7 @@ static void op_result(map_xfer_du_op *o, const char *uuid, uint32_t inst, const 
 	set_str(&o->r_version, version);
 	set_str(&o->r_state, state);
 	o->r_resolved = is_resolved;
-	map_xfer_now(o->r_complete, sizeof o->r_complete);
+	dm_datetime_now(o->r_complete, sizeof o->r_complete);
 }
 
 void map_xfer_du_fail(map_xfer_du_op *o, unsigned fault, const char *why)
@@ -208,7 +208,7 @@ static unsigned write_install(dm *d, const char *uuid, const char *name, const c
 	dm_errinfo err;
 	int rc;
 
-	map_xfer_now(now, sizeof now);
+	dm_datetime_now(now, sizeof now);
 	if (dm_txn_begin(d, DM_TXN_WRITE, &self, &t))
 		return MAP_XFER_F_SYSTEM_RESOURCES;
 	rc = dm_add(t, DU_TABLE, NULL, inst, &err);
@@ -304,7 +304,7 @@ void map_xfer_du_update(dm *d, map_xfer_du_op *o, const char *url, const char *f
 	}
 	if (!map_xfer_file_version(file, version, sizeof version))
 		snprintf(version, sizeof version, "%s", given(o->version) ? o->version : rows[0].version);
-	map_xfer_now(now, sizeof now);
+	dm_datetime_now(now, sizeof now);
 	if (dm_txn_begin(d, DM_TXN_WRITE, &self, &t)) {
 		free(rows);
 		map_xfer_du_fail(o, MAP_XFER_F_SYSTEM_RESOURCES, NULL);

@@ -66,19 +66,6 @@ static map_xfer *open_runners;
  * Helpers on URLs, files and time
  * ------------------------------------------------------------------------- */
 
-void map_xfer_now(char *buf, size_t n)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	/* a clock never set reads as the Unknown Time, not as 1970 */
-	if (now < 86400 * 365 || !gmtime_r(&now, &tm)) {
-		snprintf(buf, n, "%s", DM_UNKNOWN_TIME);
-		return;
-	}
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 unsigned map_xfer_check_url(const char *url, size_t max, const char **why)
 {
 	const char *sep, *auth_end;

@@ -122,7 +122,7 @@ static void report(map_xfer_usp *u, op_kind kind, uint32_t inst, const char *cmd
 	char affected[96], done[MAP_XFER_TIME_LEN], line[160];
 	dm_origin origin = {DM_ORIGIN_USP, who};
 
-	map_xfer_now(done, sizeof done);
+	dm_datetime_now(done, sizeof done);
 	affected_of(kind, inst, affected, sizeof affected);
 	map_transfer_report r = {
 		.upload = kinds[kind].upload,
@@ -738,7 +738,7 @@ static int handle(map_xfer_usp *u, op_kind kind, dm_request *req)
 	op->req = req;
 	op->kind = kind;
 	op->inst = inst_of(req, kinds[kind].table);
-	map_xfer_now(op->start, sizeof op->start);
+	dm_datetime_now(op->start, sizeof op->start);
 	uop **tail = &u->ops;
 	while (*tail)
 		tail = &(*tail)->next;

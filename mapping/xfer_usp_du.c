@@ -111,7 +111,7 @@ int xfer_usp_du_start(uop *op)
 		map_xfer_du_op_clear(&op->du);
 		return rc;
 	}
-	map_xfer_now(op->du.r_start, sizeof op->du.r_start);
+	dm_datetime_now(op->du.r_start, sizeof op->du.r_start);
 	if (op->du.op == MAP_XFER_DU_UNINSTALL) {
 		map_xfer_du_uninstall(u->d, &op->du);
 		du_end(op);

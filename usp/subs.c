@@ -121,9 +121,7 @@ time_t usp_subs_parse_datetime(const char *v)
 
 static void format_datetime(time_t t, char *buf, size_t bufsz)
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	dm_datetime((int64_t)t, buf, bufsz);
 }
 
 /* "Device.LocalAgent.Controller.1." and ".1" name the same Controller. */
