@@ -543,11 +543,11 @@ int usp_handle_operate(usp_req_ctx *c, Usp__Response *resp, Usp__Error *err)
  * Restart: TR-369 "Persistence of Asynchronous Operations": an operation in
  * process when the agent restarts is removed from the Request table and has
  * failed, unless its command description says it is retained. TR-181 says
- * so of Device.ScheduleTimer() only, but the engine records no input
- * arguments and has no way to hand a handler an interrupted request, so it
- * cannot be resumed either and fails like the others. A firmware
- * activation restarts the agent by design (notes C10): its request
- * completes with the outcome mapping/xfer_usp.c found at start.
+ * so of Device.ScheduleTimer() only: mapping/timers.c keeps its own record
+ * of each timer, takes it over before this runs (so it is not failed here)
+ * and completes it at its due time (usp_agent_operation_complete). A
+ * firmware activation restarts the agent by design (notes C10): its
+ * request completes with the outcome mapping/xfer_usp.c found at start.
  * ------------------------------------------------------------------------- */
 
 #define INTERRUPTED_MSG "interrupted by a restart of the agent"
