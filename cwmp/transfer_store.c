@@ -6,6 +6,7 @@
  * not readable by any manager.
  */
 #include "transfer_priv.h"
+#include "admin.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -57,28 +58,17 @@ static const field op_fields[] = {
  * Writing
  * ------------------------------------------------------------------------- */
 
+/* A record under construction: a failed append is remembered, not
+ * checked at every call. */
 typedef struct sbuf {
-	char *p;
-	size_t len, cap;
+	core_buf buf;
 	bool oom;
 } sbuf;
 
 static void sb_putc(sbuf *b, char c)
 {
-	if (b->oom)
-		return;
-	if (b->len + 2 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 512;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	b->p[b->len++] = c;
-	b->p[b->len] = '\0';
+	if (!b->oom && core_buf_append(&b->buf, &c, 1))
+		b->oom = true;
 }
 
 static void sb_puts(sbuf *b, const char *s)
@@ -137,11 +127,11 @@ static char *serialise(const xfer *rec, size_t *len)
 			put_field(&b, prefix, &op_fields[i], &rec->ops[k]);
 	}
 	if (b.oom) {
-		free(b.p);
+		core_buf_free(&b.buf);
 		return NULL;
 	}
-	*len = b.len;
-	return b.p;
+	*len = b.buf.len;
+	return b.buf.data;
 }
 
 /* ---------------------------------------------------------------------------
@@ -398,9 +388,9 @@ int xfer_store_clear(dm *d)
 	rc = dm_state_each(t, XFER_NS, collect_key, &keys);
 	if (!rc && keys.oom)
 		rc = DM_ERR_NOMEM;
-	for (char *k = keys.p ? strtok_r(keys.p, "\n", &save) : NULL; k && !rc; k = strtok_r(NULL, "\n", &save))
+	for (char *k = keys.buf.data ? strtok_r(keys.buf.data, "\n", &save) : NULL; k && !rc; k = strtok_r(NULL, "\n", &save))
 		rc = dm_state_del(t, XFER_NS, k, &err);
-	free(keys.p);
+	core_buf_free(&keys.buf);
 	if (rc) {
 		dm_txn_abort(t);
 		return rc;

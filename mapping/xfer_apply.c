@@ -11,6 +11,7 @@
  * applies (9018, with the line number).
  */
 #include "xfer_int.h"
+#include "admin.h"
 #include "firmware.h"
 
 #include <inttypes.h>
@@ -272,31 +273,17 @@ unsigned map_xfer_firmware_outcome(dm *d, uint32_t bank, const char *expect_vers
  * Upload bodies
  * ------------------------------------------------------------------------- */
 
+/* The body under construction: a failed append is remembered, not
+ * checked at every call. */
 typedef struct tbuf {
-	char *p;
-	size_t len, cap;
+	core_buf buf;
 	bool oom;
 } tbuf;
 
 static void tb_add(tbuf *b, const char *s, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (!b->oom && core_buf_append(&b->buf, s, n))
+		b->oom = true;
 }
 
 static void tb_puts(tbuf *b, const char *s)
@@ -411,12 +398,12 @@ static void log_dump(map_xfer *x, dm *d, tbuf *b)
 
 static unsigned body_out(tbuf *b, char **body, size_t *len)
 {
-	if (b->oom || !b->p) {
-		free(b->p);
+	if (b->oom || !b->buf.data) {
+		core_buf_free(&b->buf);
 		return MAP_XFER_F_INTERNAL;
 	}
-	*body = b->p;
-	*len = b->len;
+	*body = b->buf.data;
+	*len = b->buf.len;
 	return 0;
 }
 
@@ -425,7 +412,7 @@ unsigned map_xfer_config_body(dm *d, char **body, size_t *len)
 	tbuf b = {0};
 
 	if (config_dump(d, &b)) {
-		free(b.p);
+		core_buf_free(&b.buf);
 		return MAP_XFER_F_UPLOAD;
 	}
 	return body_out(&b, body, len);
