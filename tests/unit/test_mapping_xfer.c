@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "transfers.h"
+#include "unit_store.h"
 #include "xfer.h"
 
 #include <netinet/in.h>
@@ -37,15 +38,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof *f);
-	dm_errinfo err = {0};
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/test_mapping_xfer.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (dm_schema_load("datamodel/device2.xml", &f->schema, &err))
-		fail_msg("schema: %s", err.msg);
-	dm_open_opts o = {.state_dir = f->dir};
-	if (dm_open(f->schema, &o, &f->d, &err))
-		fail_msg("dm_open: %s", err.msg);
+	assert_non_null(f->schema = unit_bundled_schema());
+	assert_int_equal(unit_open_store("test_mapping_xfer", f->schema, f->dir, sizeof f->dir, &f->d), 0);
 	*state = f;
 	return 0;
 }
@@ -53,12 +48,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 
 	dm_close(f->d);
 	dm_schema_free(f->schema);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(unit_remove_dir(f->dir), 0);
 	free(f);
 	return 0;
 }

@@ -24,6 +24,24 @@ static inline dm_schema *unit_bundled_schema(void)
 	return s;
 }
 
+/* A new state directory "/tmp/<name>.XXXXXX" into dir and a fresh engine
+ * on schema in it: 0, or -1 with the reason on stderr. */
+static inline int unit_open_store(const char *name, dm_schema *schema, char *dir, size_t dirsz, dm **d)
+{
+	dm_errinfo err = {0};
+
+	if (snprintf(dir, dirsz, "/tmp/%s.XXXXXX", name) >= (int)dirsz || !mkdtemp(dir)) {
+		fprintf(stderr, "cannot make a state directory for %s\n", name);
+		return -1;
+	}
+	dm_open_opts o = {.state_dir = dir};
+	if (dm_open(schema, &o, d, &err)) {
+		fprintf(stderr, "dm_open %s: %s\n", dir, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Remove a state directory made with mkdtemp; 0 on success. */
 static inline int unit_remove_dir(const char *dir)
 {
