@@ -57,18 +57,26 @@ pid_t bench_spawn(const char *log, char *const argv[])
 	return pid;
 }
 
-long bench_rss_kb(pid_t pid)
+/* The kB figure of the line starting with key in /proc/<pid>/<file>, -1
+ * when there is none. */
+static long proc_kb(pid_t pid, const char *file, const char *key)
 {
 	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	size_t kl = strlen(key);
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
 	FILE *f = fopen(path, "r");
 	long kb = -1;
 	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = atol(line + 6);
+		if (!strncmp(line, key, kl))
+			kb = atol(line + kl);
 	if (f)
 		fclose(f);
 	return kb;
+}
+
+long bench_rss_kb(pid_t pid)
+{
+	return proc_kb(pid, "status", "VmRSS:");
 }
 
 int bench_free_port(void)
@@ -104,14 +112,5 @@ bool bench_wait_port(int port, double seconds)
  * really pays. */
 long bench_pss_kb(pid_t pid)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "Pss:", 4))
-			kb = atol(line + 4);
-	if (f)
-		fclose(f);
-	return kb;
+	return proc_kb(pid, "smaps_rollup", "Pss:");
 }
