@@ -19,17 +19,10 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from duet_harness import DUETD  # noqa: E402
+from duet_harness import CR_PASS, CR_USER, DUETD, load_test_acs  # noqa: E402
 import usp_controller as uc  # noqa: E402
 
-try:
-    import cwmp_acs as cw  # noqa: E402
-    MISSING = None
-except ImportError as e:  # python3-lxml
-    cw = None
-    MISSING = "cannot load the test ACS (%s; apt-get install python3-lxml)" % e
-
-CR_USER, CR_PASS = "DG0000000001", "duet-cr"  # datamodel/factory-defaults.txt
+cw, MISSING = load_test_acs()
 RETIREMENT_ROLE = "Device.LocalAgent.ControllerTrust.Role.3"  # may write EnableCWMP
 MIGRATION_ROLES = uc.FULL_ACCESS_ROLE + "," + RETIREMENT_ROLE
 FIRMWARE = "1 Firmware Upgrade Image"

@@ -15,6 +15,18 @@ DUETCTL = os.path.join(BUILD, "duetctl")
 SCHEMA = os.path.join(ROOT, "datamodel", "device2.xml")
 DEFAULTS = os.path.join(ROOT, "datamodel", "factory-defaults.txt")
 SHARED = os.path.abspath(os.environ.get("SHARED", os.path.join(ROOT, "..", "shared")))
+# the Connection Request credentials of datamodel/factory-defaults.txt
+CR_USER, CR_PASS = "DG0000000001", "duet-cr"
+
+
+def load_test_acs():
+    """(the test ACS module cwmp_acs, None), or (None, why) when it cannot
+    load (it needs python3-lxml)."""
+    try:
+        import cwmp_acs
+        return cwmp_acs, None
+    except ImportError as e:
+        return None, "cannot load the test ACS (%s; apt-get install python3-lxml)" % e
 
 
 def escape(field):

@@ -35,16 +35,9 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from duet_harness import DEFAULTS, DUETD, Agent  # noqa: E402
+from duet_harness import CR_PASS, CR_USER, DEFAULTS, DUETD, Agent, load_test_acs  # noqa: E402
 
-try:
-    import cwmp_acs as cw  # noqa: E402
-    MISSING = None
-except ImportError as e:  # python3-lxml
-    cw = None
-    MISSING = "cannot load the test ACS (%s; apt-get install python3-lxml)" % e
-
-CR_USER, CR_PASS = "DG0000000001", "duet-cr"  # datamodel/factory-defaults.txt
+cw, MISSING = load_test_acs()
 FORCED = ("Device.RootDataModelVersion", "Device.DeviceInfo.HardwareVersion", "Device.DeviceInfo.SoftwareVersion",
           "Device.DeviceInfo.ProvisioningCode", "Device.ManagementServer.ParameterKey",
           "Device.ManagementServer.ConnectionRequestURL", "Device.ManagementServer.AliasBasedAddressing")
