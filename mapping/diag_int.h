@@ -112,6 +112,18 @@ void diag_dns_run(const diag_dns_in *in, const diag_cancel *cancel, map_diag_out
 void diag_select_run(const diag_select_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 void diag_udpecho_run(const diag_udpecho_in *in, const diag_cancel *cancel, map_diag_outcome *o);
 
+/* ---- round trips, counted as IPPing and UDPEcho report them ------------- */
+
+typedef struct diag_rtt {
+	unsigned ok, failed;
+	int64_t sum_us, min_us, max_us;
+} diag_rtt;
+
+/* One try: its round trip in us, or negative when it had no answer. */
+void diag_rtt_add(diag_rtt *r, int64_t rtt_us);
+/* The average round trip in us, 0 when none. */
+int64_t diag_rtt_avg(const diag_rtt *r);
+
 /* ---- ICMP echo, shared by IPPing and TraceRoute (diag_icmp.c) ----------- */
 
 #define DIAG_ICMP_HDR 8

@@ -21,10 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-
 typedef struct ping_stats {
-	unsigned ok, failed, unreachable;
-	int64_t sum_us, min_us, max_us;
+	diag_rtt rtt;
+	unsigned unreachable; /* failed tries the network said it cannot reach */
 } ping_stats;
 
 /* Is this datagram the reply to seq? */
@@ -71,35 +70,21 @@ static int64_t echo_once(diag_icmp *p, uint16_t seq, unsigned timeout_ms, const 
 	}
 }
 
-static void record(ping_stats *s, int64_t rtt)
-{
-	if (rtt < 0) {
-		s->failed++;
-		s->unreachable += rtt == -2;
-		return;
-	}
-	if (!s->ok || rtt < s->min_us)
-		s->min_us = rtt;
-	if (rtt > s->max_us)
-		s->max_us = rtt;
-	s->ok++;
-	s->sum_us += rtt;
-}
-
 static void report(map_diag_outcome *o, const ping_stats *s, const char *local)
 {
-	int64_t avg = s->ok ? s->sum_us / s->ok : 0;
+	const diag_rtt *r = &s->rtt;
+	int64_t avg = diag_rtt_avg(r);
 
 	diag_outcome_set(o, "IPAddressUsed", "%s", local);
-	diag_outcome_set(o, "SuccessCount", "%u", s->ok);
-	diag_outcome_set(o, "FailureCount", "%u", s->failed);
+	diag_outcome_set(o, "SuccessCount", "%u", r->ok);
+	diag_outcome_set(o, "FailureCount", "%u", r->failed);
 	/* milliseconds rounded to the nearest; the Detailed ones keep the us */
 	diag_outcome_set(o, "AverageResponseTime", "%u", (unsigned)((avg + 500) / 1000));
-	diag_outcome_set(o, "MinimumResponseTime", "%u", (unsigned)((s->min_us + 500) / 1000));
-	diag_outcome_set(o, "MaximumResponseTime", "%u", (unsigned)((s->max_us + 500) / 1000));
+	diag_outcome_set(o, "MinimumResponseTime", "%u", (unsigned)((r->min_us + 500) / 1000));
+	diag_outcome_set(o, "MaximumResponseTime", "%u", (unsigned)((r->max_us + 500) / 1000));
 	diag_outcome_set(o, "AverageResponseTimeDetailed", "%u", (unsigned)avg);
-	diag_outcome_set(o, "MinimumResponseTimeDetailed", "%u", (unsigned)s->min_us);
-	diag_outcome_set(o, "MaximumResponseTimeDetailed", "%u", (unsigned)s->max_us);
+	diag_outcome_set(o, "MinimumResponseTimeDetailed", "%u", (unsigned)r->min_us);
+	diag_outcome_set(o, "MaximumResponseTimeDetailed", "%u", (unsigned)r->max_us);
 }
 
 /* The test proper, once the socket is connected to the target. */
@@ -109,9 +94,10 @@ static const char *run_echoes(diag_icmp *p, const diag_ping_in *in, const diag_c
 		int64_t rtt = echo_once(p, (uint16_t)(i + 1), in->timeout_ms, cancel);
 		if (rtt == -3)
 			return NULL;
-		record(s, rtt);
+		diag_rtt_add(&s->rtt, rtt);
+		s->unreachable += rtt == -2;
 	}
-	return s->ok == 0 && s->unreachable ? "Error_NoRouteToHost" : "Complete";
+	return s->rtt.ok == 0 && s->unreachable ? "Error_NoRouteToHost" : "Complete";
 }
 
 void diag_ping_run(const diag_ping_in *in, const diag_cancel *cancel, map_diag_outcome *o)

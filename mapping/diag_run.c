@@ -146,6 +146,25 @@ int diag_wait(int fd, int64_t deadline_us, const diag_cancel *cancel)
 	}
 }
 
+void diag_rtt_add(diag_rtt *r, int64_t rtt_us)
+{
+	if (rtt_us < 0) {
+		r->failed++;
+		return;
+	}
+	if (!r->ok || rtt_us < r->min_us)
+		r->min_us = rtt_us;
+	if (rtt_us > r->max_us)
+		r->max_us = rtt_us;
+	r->ok++;
+	r->sum_us += rtt_us;
+}
+
+int64_t diag_rtt_avg(const diag_rtt *r)
+{
+	return r->ok ? r->sum_us / r->ok : 0;
+}
+
 int64_t diag_wall_us(void)
 {
 	struct timespec ts;

@@ -24,11 +24,6 @@
 
 #define PLUS_HDR 20 /* TestGenSN, TestRespSN, RcvTimeStamp, ReplyTimeStamp, ReplyFailureCount */
 
-typedef struct echo_stats {
-	unsigned ok, failed;
-	int64_t sum_us, min_us, max_us;
-} echo_stats;
-
 static uint32_t get32(const unsigned char *b)
 {
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -93,7 +88,7 @@ void diag_udpecho_run(const diag_udpecho_in *in, const diag_cancel *cancel, map_
 {
 	struct sockaddr_storage target;
 	socklen_t tlen;
-	echo_stats s = {0};
+	diag_rtt s = {0};
 	char local[INET6_ADDRSTRLEN] = "";
 	const char *status = "Error_Internal";
 	size_t len = in->block_size < PLUS_HDR ? PLUS_HDR : in->block_size;
@@ -131,16 +126,7 @@ void diag_udpecho_run(const diag_udpecho_in *in, const diag_cancel *cancel, map_
 		int64_t sent = diag_wall_us(), rtt = echo_once(fd, pkt, len, reply, i + 1, in->timeout_ms, cancel);
 		if (rtt == -2 || atomic_load(cancel))
 			break;
-		if (rtt < 0) {
-			s.failed++;
-		} else {
-			if (!s.ok || rtt < s.min_us)
-				s.min_us = rtt;
-			if (rtt > s.max_us)
-				s.max_us = rtt;
-			s.ok++;
-			s.sum_us += rtt;
-		}
+		diag_rtt_add(&s, rtt);
 		if (in->individual && i < DIAG_UE_MAX_RESULTS)
 			report_packet(o, i + 1, rtt >= 0, sent, sent + (rtt > 0 ? rtt : 0), i + 1, reply);
 	}
@@ -149,7 +135,7 @@ out:
 	diag_outcome_set(o, "IPAddressUsed", "%s", local);
 	diag_outcome_set(o, "SuccessCount", "%u", s.ok);
 	diag_outcome_set(o, "FailureCount", "%u", s.failed);
-	diag_outcome_set(o, "AverageResponseTime", "%lld", s.ok ? (long long)(s.sum_us / s.ok) : 0LL);
+	diag_outcome_set(o, "AverageResponseTime", "%lld", (long long)diag_rtt_avg(&s));
 	diag_outcome_set(o, "MinimumResponseTime", "%lld", (long long)s.min_us);
 	diag_outcome_set(o, "MaximumResponseTime", "%lld", (long long)s.max_us);
 	if (fd >= 0)
